@@ -1,0 +1,323 @@
+import nodeDataChannel from 'node-datachannel';
+import type { DataChannel, PeerConnection, Track } from 'node-datachannel';
+import { randomInt } from 'node:crypto';
+import { shoal } from '../../proto/generated/shoal.js';
+import { RtpSource } from './rtp-source.js';
+import { SignalingClient, type ServerEvent } from './signaling-client.js';
+
+const { ConnectionRole } = shoal.signaling.v1;
+
+export type VideoCodec = 'VP8' | 'VP9' | 'H264';
+
+/** Payload types and parameters the synthetic publisher offers (as Chrome does). */
+export const CLIENT_CODECS = {
+  opus: { payloadType: 111, fmtp: 'minptime=10;useinbandfec=1' },
+  VP8: { payloadType: 96, fmtp: undefined },
+  VP9: { payloadType: 98, fmtp: 'profile-id=0' },
+  H264: { payloadType: 102, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' },
+} as const;
+
+export interface MediaPeerOptions {
+  url: string;
+  room: string;
+  identity: string;
+  encoding?: 'binary' | 'json';
+  /** Address the peer's UDP sockets bind to; 127.0.0.1 keeps test traffic on loopback. */
+  bindAddress?: string;
+  mustExist?: boolean;
+}
+
+export interface PublishOptions {
+  audio?: boolean;
+  video?: boolean | VideoCodec;
+}
+
+/** One track arriving on the subscriber connection. */
+export class ReceivedTrack {
+  packets = 0;
+  bytes = 0;
+  readonly ssrcs = new Set<number>();
+  readonly payloadTypes = new Set<number>();
+  lastSeq = -1;
+  /** Sequence numbers that did not follow the previous one. */
+  seqJumps = 0;
+  lastPacketAt = 0;
+  /** Largest gap between two packets, ms. */
+  maxGapMs = 0;
+  readonly rtcp: Buffer[] = [];
+  readonly rtp: Buffer[] = [];
+  keepPackets = false;
+
+  constructor(
+    readonly trackId: string,
+    readonly mid: string,
+    readonly track: Track,
+  ) {}
+
+  onPacket(packet: Buffer): void {
+    const pt = packet[1]! & 0x7f;
+    if (packet[1]! >= 192 && packet[1]! <= 223) {
+      this.rtcp.push(packet);
+      return;
+    }
+    const now = performance.now();
+    if (this.lastPacketAt > 0) this.maxGapMs = Math.max(this.maxGapMs, now - this.lastPacketAt);
+    this.lastPacketAt = now;
+    this.packets++;
+    this.bytes += packet.length;
+    this.payloadTypes.add(pt);
+    this.ssrcs.add(packet.readUInt32BE(8));
+    const seq = packet.readUInt16BE(2);
+    if (this.lastSeq >= 0 && seq !== ((this.lastSeq + 1) & 0xffff)) this.seqJumps++;
+    this.lastSeq = seq;
+    if (this.keepPackets) this.rtp.push(packet);
+  }
+}
+
+interface PublishedTrack {
+  kind: 'audio' | 'video';
+  track: Track;
+  source: RtpSource;
+  rtcp: Buffer[];
+}
+
+/**
+ * A synthetic Shoal participant in Node: WebSocket signaling plus real
+ * node-datachannel peer connections (ICE, DTLS, SRTP over UDP), publishing
+ * RTP it makes up and recording everything it receives.
+ */
+export class MediaPeer {
+  readonly signaling: SignalingClient;
+  participantId = '';
+  joined: ServerEvent | undefined;
+  publisher: PeerConnection | undefined;
+  subscriber: PeerConnection | undefined;
+  readonly published = new Map<'audio' | 'video', PublishedTrack>();
+  /** Tracks on the subscriber connection, by track id. */
+  readonly received = new Map<string, ReceivedTrack>();
+  /** mid → track id, from the latest subscriber offer. */
+  private midToTrack = new Map<string, string>();
+  readonly subscriberOffers: ServerEvent[] = [];
+  readonly channels = new Map<string, DataChannel>();
+  readonly dataReceived: Array<{ channel: string; message: string | Buffer }> = [];
+  private pendingCandidates = { publisher: [] as Array<[string, string]>, subscriber: [] as Array<[string, string]> };
+  private mediaTimer: NodeJS.Timeout | undefined;
+  private readonly pendingTracks = new Map<string, Track>();
+
+  private constructor(
+    readonly options: MediaPeerOptions,
+    signaling: SignalingClient,
+  ) {
+    this.signaling = signaling;
+    signaling.onMessage((event) => this.onSignal(event));
+  }
+
+  /** Connects and joins; resolves once joined (or rejects with the server's error). */
+  static async join(options: MediaPeerOptions): Promise<MediaPeer> {
+    const signaling = await SignalingClient.connect(options.url, options.encoding ?? 'binary');
+    const peer = new MediaPeer(options, signaling);
+    const reply = await signaling.request({
+      join: { room: options.room, identity: options.identity, mustExist: options.mustExist ?? false },
+    });
+    if (reply.message !== 'joined') {
+      signaling.close();
+      throw new Error(`join failed: ${JSON.stringify(reply.error)}`);
+    }
+    peer.joined = reply;
+    peer.participantId = (reply.joined as { participantId: string }).participantId;
+    return peer;
+  }
+
+  /** Offers a publisher connection with the chosen tracks; resolves with the answer's track list. */
+  async publish(options: PublishOptions = { audio: true, video: 'VP8' }): Promise<Array<{ mid: string; trackId: string }>> {
+    const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-pub`, this.rtcConfig());
+    this.publisher = pc;
+    pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid));
+    const offer = new Promise<string>((resolve) => pc.onLocalDescription((sdp, type) => type === 'offer' && resolve(sdp)));
+    const cname = this.options.identity;
+    if (options.audio) {
+      const { payloadType, fmtp } = CLIENT_CODECS.opus;
+      const audio = new nodeDataChannel.Audio('0', 'SendOnly');
+      audio.addOpusCodec(payloadType, fmtp);
+      const source = new RtpSource(randomSsrc(), payloadType, 48000);
+      audio.addSSRC(source.ssrc, cname, cname, `${cname}-audio`);
+      this.addPublishedTrack('audio', pc.addTrack(audio), source);
+    }
+    if (options.video) {
+      const codec: VideoCodec = options.video === true ? 'VP8' : options.video;
+      const { payloadType, fmtp } = CLIENT_CODECS[codec];
+      const video = new nodeDataChannel.Video('1', 'SendOnly');
+      if (fmtp) video.addVideoCodec(payloadType, codec, fmtp);
+      else video.addVideoCodec(payloadType, codec);
+      const source = new RtpSource(randomSsrc(), payloadType, 90000);
+      video.addSSRC(source.ssrc, cname, cname, `${cname}-video`);
+      this.addPublishedTrack('video', pc.addTrack(video), source);
+    }
+    pc.setLocalDescription();
+    const reply = await this.signaling.request({ publishOffer: { sdp: await offer } });
+    if (reply.message !== 'publishAnswer') throw new Error(`publish failed: ${JSON.stringify(reply.error)}`);
+    const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
+    pc.setRemoteDescription(answer.sdp, 'answer');
+    this.flushCandidates('publisher');
+    return answer.tracks;
+  }
+
+  /** Resolves when the publisher's tracks are open (DTLS done). */
+  async waitPublisherConnected(timeoutMs = 10_000): Promise<void> {
+    await waitUntil(() => [...this.published.values()].every((t) => t.track.isOpen()), timeoutMs, 'publisher tracks open');
+  }
+
+  /** Sends one RTP packet on a published track; returns false when the track is not open yet. */
+  sendRtp(kind: 'audio' | 'video', payloadSize = kind === 'audio' ? 100 : 1100, marker = false, tsStep = kind === 'audio' ? 960 : 3000): boolean {
+    const published = this.published.get(kind);
+    if (!published || !published.track.isOpen()) return false;
+    return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep }));
+  }
+
+  /** Sends media at a steady rate until `stopMedia`: `videoPps` video and `audioPps` audio packets per second. */
+  startMedia(videoPps = 100, audioPps = 50): void {
+    this.stopMedia();
+    let tick = 0;
+    this.mediaTimer = setInterval(() => {
+      tick++;
+      if (this.published.has('video')) for (let i = 0; i < videoPps / 50; i++) this.sendRtp('video', 1100, i === 0, i === 0 ? 1800 : 0);
+      if (this.published.has('audio') && (audioPps >= 50 || tick % Math.round(50 / audioPps) === 0)) this.sendRtp('audio');
+    }, 20);
+  }
+
+  stopMedia(): void {
+    clearInterval(this.mediaTimer);
+    this.mediaTimer = undefined;
+  }
+
+  /** RTCP the publisher received on one of its tracks (PLIs, REMB). */
+  publisherRtcp(kind: 'audio' | 'video'): Buffer[] {
+    return this.published.get(kind)?.rtcp ?? [];
+  }
+
+  /** Resolves with the received track once it has at least `packets` packets. */
+  async waitForPackets(trackId: string, packets = 1, timeoutMs = 10_000): Promise<ReceivedTrack> {
+    await waitUntil(() => (this.received.get(trackId)?.packets ?? 0) >= packets, timeoutMs, `${packets} packets of ${trackId} at ${this.options.identity}`);
+    return this.received.get(trackId)!;
+  }
+
+  /** Sends raw RTCP (a PLI, a NACK) to the server on the subscriber track of `trackId`. */
+  sendSubscriberRtcp(trackId: string, packet: Buffer): boolean {
+    const received = this.received.get(trackId);
+    return received ? received.track.sendMessageBinary(packet) : false;
+  }
+
+  /** Sends on one of the room's data channels ("reliable" or "unreliable"). */
+  sendOnChannel(label: string, message: string | Buffer): boolean {
+    const channel = this.channels.get(label);
+    if (!channel || !channel.isOpen()) return false;
+    return typeof message === 'string' ? channel.sendMessage(message) : channel.sendMessageBinary(message);
+  }
+
+  async waitForChannels(timeoutMs = 10_000): Promise<void> {
+    await waitUntil(
+      () => ['reliable', 'unreliable'].every((label) => this.channels.get(label)?.isOpen()),
+      timeoutMs,
+      `data channels of ${this.options.identity}`,
+    );
+  }
+
+  async leave(): Promise<ServerEvent> {
+    return this.signaling.request({ leave: {} });
+  }
+
+  /** Closes everything this peer holds (connections, tracks, socket). */
+  close(): void {
+    this.stopMedia();
+    for (const t of this.published.values()) t.track.close();
+    for (const t of this.received.values()) t.track.close();
+    for (const t of this.pendingTracks.values()) t.close();
+    for (const channel of this.channels.values()) channel.close();
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.signaling.close();
+  }
+
+  private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
+    const published: PublishedTrack = { kind, track, source, rtcp: [] };
+    track.onMessage((packet) => published.rtcp.push(packet));
+    this.published.set(kind, published);
+  }
+
+  private rtcConfig() {
+    return { iceServers: [], bindAddress: this.options.bindAddress ?? '127.0.0.1' };
+  }
+
+  private trickle(target: number, candidate: string, mid: string): void {
+    this.signaling.send({ trickle: { target, candidate, sdpMid: mid } });
+  }
+
+  private onSignal(event: ServerEvent): void {
+    if (event.message === 'subscriberOffer') this.onSubscriberOffer(event);
+    if (event.message === 'trickle') {
+      const { target, candidate, sdpMid } = event.trickle as { target: string; candidate: string; sdpMid: string };
+      const role = target === 'PUBLISHER' ? 'publisher' : 'subscriber';
+      this.pendingCandidates[role].push([candidate, sdpMid]);
+      this.flushCandidates(role);
+    }
+  }
+
+  private flushCandidates(role: 'publisher' | 'subscriber'): void {
+    const pc = role === 'publisher' ? this.publisher : this.subscriber;
+    if (!pc || !pc.remoteDescription()) return;
+    for (const [candidate, mid] of this.pendingCandidates[role]) pc.addRemoteCandidate(candidate, mid);
+    this.pendingCandidates[role] = [];
+  }
+
+  private onSubscriberOffer(event: ServerEvent): void {
+    const offer = event.subscriberOffer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
+    this.subscriberOffers.push(event);
+    this.midToTrack = new Map(offer.tracks.map((t) => [t.mid, t.trackId]));
+    if (!this.subscriber) {
+      // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
+      const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
+      this.subscriber = pc;
+      pc.onLocalDescription((sdp, type) => {
+        if (type === 'answer') this.signaling.send({ subscriberAnswer: { sdp } });
+      });
+      pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid));
+      pc.onTrack((track) => this.onTrack(track));
+      pc.onDataChannel((channel) => {
+        this.channels.set(channel.getLabel(), channel);
+        channel.onMessage((message) => this.dataReceived.push({ channel: channel.getLabel(), message: message as string | Buffer }));
+      });
+    }
+    this.subscriber.setRemoteDescription(offer.sdp, 'offer');
+    this.flushCandidates('subscriber');
+    // Tracks that arrived before the offer naming them was read.
+    for (const [mid, track] of this.pendingTracks) {
+      this.pendingTracks.delete(mid);
+      this.onTrack(track);
+    }
+  }
+
+  private onTrack(track: Track): void {
+    const mid = track.mid();
+    const trackId = this.midToTrack.get(mid);
+    if (!trackId) {
+      this.pendingTracks.set(mid, track);
+      track.onMessage(() => undefined);
+      return;
+    }
+    const received = new ReceivedTrack(trackId, mid, track);
+    this.received.set(trackId, received);
+    track.onMessage((packet) => received.onPacket(packet));
+  }
+}
+
+function randomSsrc(): number {
+  return randomInt(1, 0xffffffff);
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

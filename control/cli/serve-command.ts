@@ -1,0 +1,96 @@
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { DEFAULT_CONFIG, type NodeConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { ShoalNode } from '../node.js';
+
+const integer = t.cascade(t.isNumber(), [t.isInteger()]);
+
+/** `shoal serve`: runs a node until SIGTERM/SIGINT, then drains and exits 0. */
+export class ServeCommand extends Command {
+  static override paths = [['serve'], Command.Default];
+
+  static override usage = Command.Usage({
+    description: 'Run a Shoal SFU node',
+    details: `
+      Starts the media workers and the HTTP/WebSocket listener: signaling on /ws, the demo page on /,
+      GET /healthz and GET /stats. Every option can also be set by the environment variable named
+      with it. SIGTERM or SIGINT drains the node (no new joins, clients told, connections closed) and
+      exits 0.
+
+      Media: worker i listens on UDP port \`--udp-port\` + i for all its peers (ICE UDP mux), or on its
+      share of \`--udp-port-range\` when that is set.
+    `,
+    examples: [
+      ['Run with defaults (all interfaces, port 8080, one worker per core)', '$0 serve'],
+      ['Run on loopback with two workers', '$0 serve --host 127.0.0.1 --rtc-bind 127.0.0.1 --workers 2'],
+    ],
+  });
+
+  host = Option.String('--host', DEFAULT_CONFIG.host, { env: 'SHOAL_HOST', description: 'Address the HTTP/WebSocket listener binds to (env SHOAL_HOST)' });
+  port = Option.String('--port', String(DEFAULT_CONFIG.port), { env: 'SHOAL_PORT', validator: integer, description: 'HTTP/WebSocket port; 0 picks a free one (env SHOAL_PORT)' });
+  rtcBind = Option.String('--rtc-bind', DEFAULT_CONFIG.media.bindAddress, { env: 'SHOAL_RTC_BIND', description: 'Address the media UDP sockets bind to (env SHOAL_RTC_BIND)' });
+  udpPort = Option.String('--udp-port', String(DEFAULT_CONFIG.udpPort), { env: 'SHOAL_UDP_PORT', validator: integer, description: 'UDP port of worker 0, worker i uses this + i, one port for all its peers (env SHOAL_UDP_PORT)' });
+  udpPortRange = Option.String('--udp-port-range', { env: 'SHOAL_UDP_PORT_RANGE', description: 'UDP port range BEGIN-END shared out between workers instead of one muxed port each (env SHOAL_UDP_PORT_RANGE)' });
+  announcedIp = Option.String('--announced-ip', { env: 'SHOAL_ANNOUNCED_IP', description: 'Public IP to put in ICE candidates, for a node behind 1:1 NAT (env SHOAL_ANNOUNCED_IP)' });
+  workers = Option.String('--workers', String(DEFAULT_CONFIG.workers), { env: 'SHOAL_WORKERS', validator: integer, description: 'Number of media worker threads; default: number of cores (env SHOAL_WORKERS)' });
+  roomWorkerCapacity = Option.String('--room-worker-capacity', String(DEFAULT_CONFIG.roomWorkerCapacity), { env: 'SHOAL_ROOM_WORKER_CAPACITY', validator: integer, description: 'Participants of one room a worker takes before the room spreads to another (env SHOAL_ROOM_WORKER_CAPACITY)' });
+  maxBitrate = Option.String('--max-publisher-bitrate', String(DEFAULT_CONFIG.media.maxPublisherBitrate), { env: 'SHOAL_MAX_PUBLISHER_BITRATE', validator: integer, description: 'Highest bitrate advertised to publishers (REMB), bit/s (env SHOAL_MAX_PUBLISHER_BITRATE)' });
+  maxMessageBytes = Option.String('--max-message-size', String(DEFAULT_CONFIG.maxMessageBytes), { env: 'SHOAL_MAX_MESSAGE_SIZE', validator: integer, description: 'Largest signaling frame or data message accepted, bytes (env SHOAL_MAX_MESSAGE_SIZE)' });
+  drainTimeout = Option.String('--drain-timeout', String(DEFAULT_CONFIG.drainTimeoutMs), { env: 'SHOAL_DRAIN_TIMEOUT', validator: integer, description: 'Longest a drain may take before the node exits anyway (exit code 1), ms (env SHOAL_DRAIN_TIMEOUT)' });
+  natsUrl = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'NATS URL for clustering; reserved: accepted, the node runs standalone (env SHOAL_NATS_URL)' });
+  logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: 'fatal, error, warn, info, debug, trace or silent (env SHOAL_LOG_LEVEL)' });
+
+  async execute(): Promise<number> {
+    const log = createLogger(this.logLevel);
+    const range = this.udpPortRange ? parseRange(this.udpPortRange) : undefined;
+    if (this.udpPortRange && !range) {
+      this.context.stderr.write(`--udp-port-range must look like 40000-40999, not "${this.udpPortRange}"\n`);
+      return 2;
+    }
+    const config: NodeConfig = {
+      ...DEFAULT_CONFIG,
+      host: this.host,
+      port: Number(this.port),
+      workers: Number(this.workers),
+      roomWorkerCapacity: Number(this.roomWorkerCapacity),
+      maxMessageBytes: Number(this.maxMessageBytes),
+      drainTimeoutMs: Number(this.drainTimeout),
+      logLevel: this.logLevel,
+      udpPort: Number(this.udpPort),
+      ...(range ? { udpPortRange: range } : {}),
+      ...(this.natsUrl ? { natsUrl: this.natsUrl } : {}),
+      media: {
+        ...DEFAULT_CONFIG.media,
+        bindAddress: this.rtcBind,
+        maxPublisherBitrate: Number(this.maxBitrate),
+        ...(this.announcedIp ? { announcedAddress: this.announcedIp } : {}),
+      },
+    };
+    let node: ShoalNode;
+    try {
+      node = new ShoalNode(config, log);
+      await node.start();
+    } catch (error) {
+      log.fatal({ err: error }, 'cannot start');
+      return 1;
+    }
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    log.info({ signal }, 'signal received');
+    try {
+      await node.stop();
+      return 0;
+    } catch (error) {
+      log.error({ err: error }, 'drain did not finish');
+      return 1;
+    }
+  }
+}
+
+function parseRange(value: string): [number, number] | undefined {
+  const match = /^(\d+)-(\d+)$/.exec(value);
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}

@@ -1,0 +1,78 @@
+import { availableParallelism } from 'node:os';
+import type { MediaSettings } from '../media/worker/protocol.js';
+
+/** Everything a node is started with; `shoal serve` fills it from flags and environment. */
+export interface NodeConfig {
+  /** Host and port of the HTTP/WebSocket listener. Port 0 picks a free one. */
+  host: string;
+  port: number;
+  /** Number of media worker threads. */
+  workers: number;
+  /** A room stays on one worker until it has this many participants, then spreads. */
+  roomWorkerCapacity: number;
+  /** Largest signaling frame accepted, bytes. */
+  maxMessageBytes: number;
+  /** How long a drain (SIGTERM/SIGINT) may take before the node exits anyway, ms. */
+  drainTimeoutMs: number;
+  /** NATS URL for the cluster; accepted and reserved: a node runs standalone for now. */
+  natsUrl?: string;
+  logLevel: string;
+  /** First UDP port of the media workers: worker i uses `udpPort + i` (ICE UDP mux) unless a range is set. */
+  udpPort: number;
+  /** A UDP port range shared out between the workers instead (no mux), as [begin, end]. */
+  udpPortRange?: [number, number];
+  media: Omit<MediaSettings, 'portRangeBegin' | 'portRangeEnd'>;
+}
+
+export const DEFAULT_CONFIG: NodeConfig = {
+  host: '0.0.0.0',
+  port: 8080,
+  workers: availableParallelism(),
+  roomWorkerCapacity: 50,
+  maxMessageBytes: 64 * 1024,
+  drainTimeoutMs: 10_000,
+  logLevel: 'info',
+  udpPort: 40000,
+  media: {
+    bindAddress: '0.0.0.0',
+    maxPublisherBitrate: 3_000_000,
+    minPublisherBitrate: 100_000,
+    keyframeRequestIntervalMs: 500,
+    retransmissionBufferPackets: 1024,
+  },
+};
+
+/** The UDP ports worker `index` of `count` uses. */
+export function workerPorts(config: NodeConfig, index: number): { portRangeBegin: number; portRangeEnd: number } {
+  if (!config.udpPortRange) return { portRangeBegin: config.udpPort + index, portRangeEnd: config.udpPort + index };
+  const [begin, end] = config.udpPortRange;
+  const size = Math.floor((end - begin + 1) / config.workers);
+  return { portRangeBegin: begin + index * size, portRangeEnd: begin + (index + 1) * size - 1 };
+}
+
+/** Checks a config; returns a list of problems (empty when usable). */
+export function validateConfig(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  const port = (value: number) => Number.isInteger(value) && value >= 0 && value <= 65535;
+  if (!port(config.port)) problems.push(`port ${config.port} is not a TCP port`);
+  if (!Number.isInteger(config.workers) || config.workers < 1 || config.workers > 256) problems.push('workers must be 1 to 256');
+  if (!Number.isInteger(config.roomWorkerCapacity) || config.roomWorkerCapacity < 1) problems.push('room worker capacity must be at least 1');
+  if (!config.udpPortRange && (!port(config.udpPort) || config.udpPort === 0 || !port(config.udpPort + config.workers - 1))) {
+    problems.push(`UDP ports ${config.udpPort}..${config.udpPort + config.workers - 1} are not all valid ports`);
+  }
+  if (config.udpPortRange) {
+    const [begin, end] = config.udpPortRange;
+    if (!port(begin) || !port(end) || begin === 0 || end < begin) problems.push(`bad UDP port range ${begin}-${end}`);
+    else if (end - begin + 1 < config.workers) problems.push('the UDP port range needs at least one port per worker');
+  }
+  const { media } = config;
+  if (media.minPublisherBitrate <= 0 || media.maxPublisherBitrate < media.minPublisherBitrate) {
+    problems.push('publisher bitrates need 0 < min <= max');
+  }
+  const buffer = media.retransmissionBufferPackets;
+  if (!Number.isInteger(buffer) || buffer < 16 || (buffer & (buffer - 1)) !== 0) {
+    problems.push('the retransmission buffer must be a power of two, at least 16 packets');
+  }
+  if (config.maxMessageBytes < 1024) problems.push('max message size must be at least 1024 bytes');
+  return problems;
+}

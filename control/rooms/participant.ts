@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { ProducerInfo } from '../../media/worker/protocol.js';
+import type { ServerMessage } from '../signaling/codec.js';
+import type { MediaWorkerHandle } from '../workers/media-worker-handle.js';
+
+/** Where a participant's server messages go: its signaling session. */
+export interface ParticipantSink {
+  send(message: ServerMessage): void;
+  /** How the client encodes data messages it gets on a data channel. */
+  readonly dataEncoding: 'binary' | 'json';
+}
+
+/**
+ * One identity's presence in a room: its media worker, the tracks it
+ * publishes and the tracks it receives. Messages for it are held back until
+ * it has been told it joined, so nothing reaches a client before `joined`.
+ */
+export class Participant {
+  readonly published = new Map<string, ProducerInfo>();
+  readonly subscribed = new Set<string>();
+  state: 'joining' | 'joined' | 'left' = 'joining';
+  private held: ServerMessage[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly identity: string,
+    readonly room: string,
+    readonly worker: MediaWorkerHandle,
+    readonly sink: ParticipantSink,
+    readonly log: Logger,
+  ) {}
+
+  send(message: ServerMessage): void {
+    if (this.state === 'left') return;
+    if (this.state === 'joining') this.held.push(message);
+    else this.sink.send(message);
+  }
+
+  /** Sends `joined`, then whatever was held back meanwhile. */
+  markJoined(joined: ServerMessage): void {
+    this.state = 'joined';
+    this.sink.send(joined);
+    for (const message of this.held) this.sink.send(message);
+    this.held = [];
+  }
+
+  info(): { participantId: string; identity: string } {
+    return { participantId: this.id, identity: this.identity };
+  }
+}

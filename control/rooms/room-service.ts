@@ -1,0 +1,362 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ConnectionRole, ProducerInfo, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
+import type { NodeConfig } from '../config.js';
+import {
+  decodeDataMessage,
+  encodeDataMessage,
+  ErrorCode,
+  ProtocolError,
+  type DataMessage,
+} from '../signaling/codec.js';
+import type { RoomStore, TrackRecord } from '../store/room-store.js';
+import { WorkerError, type MediaWorkerHandle } from '../workers/media-worker-handle.js';
+import type { WorkerPool } from '../workers/worker-pool.js';
+import { Participant, type ParticipantSink } from './participant.js';
+import { chooseWorker } from './placement.js';
+import { Room } from './room.js';
+import { shoal } from '../../proto/generated/shoal.js';
+
+const { TrackKind, ConnectionRole: WireRole } = shoal.signaling.v1;
+
+export interface JoinRequest {
+  room: string;
+  identity: string;
+  mustExist: boolean;
+}
+
+/** Removal of a participant the client did not ask for (replaced, worker failed, node draining). */
+export interface Removal {
+  code: ErrorCode;
+  message: string;
+}
+
+/** What ParticipantSink needs on top of sending: being told the participant is gone. */
+export interface SessionSink extends ParticipantSink {
+  removed(participant: Participant, removal: Removal): void;
+}
+
+/**
+ * The rooms of this node and the life cycle of their participants: join,
+ * publish, subscribe (every participant receives every other participant's
+ * tracks), data, leave. Talks to media workers for media and to the store
+ * for the record; sessions call it and it calls sessions back.
+ */
+export class RoomService {
+  private readonly rooms = new Map<string, Room>();
+  private readonly participants = new Map<string, Participant>();
+  private readonly sinks = new Map<Participant, SessionSink>();
+  private draining = false;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly store: RoomStore,
+    private readonly config: NodeConfig,
+    private readonly nodeId: string,
+    private readonly log: Logger,
+  ) {
+    pool.on('event', (worker, event) => this.onWorkerEvent(worker, event));
+    pool.on('workerFailed', (worker) => this.onWorkerFailed(worker));
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  get participantCount(): number {
+    return this.participants.size;
+  }
+
+  async join(sink: SessionSink, request: JoinRequest, joinedRequestId: number): Promise<Participant> {
+    if (this.draining) throw new ProtocolError(ErrorCode.SHUTTING_DOWN, 'this node is shutting down and takes no new joins');
+    let room = this.rooms.get(request.room);
+    if (!room && request.mustExist && !(await this.store.getRoom(request.room))) {
+      throw new ProtocolError(ErrorCode.UNKNOWN_ROOM, `room "${request.room}" does not exist`);
+    }
+    const previous = room?.withIdentity(request.identity);
+    if (previous) {
+      await this.remove(previous, { code: ErrorCode.REPLACED, message: 'another session joined with this identity' });
+    }
+    room = this.rooms.get(request.room);
+    if (!room) {
+      room = new Room(request.room);
+      this.rooms.set(room.name, room);
+      await this.store.putRoom({ name: room.name, createdAtMs: Date.now() });
+    }
+    const workerId = chooseWorker(
+      this.pool.workers.map((w) => ({ workerId: w.id, alive: w.alive, participants: this.participantsOn(w) })),
+      room.countsByWorker(),
+      this.config.roomWorkerCapacity,
+    );
+    const worker = workerId === undefined ? undefined : this.pool.get(workerId);
+    if (!worker) throw new ProtocolError(ErrorCode.WORKER_FAILED, 'no media worker is available');
+
+    const id = `PA_${randomBytes(6).toString('hex')}`;
+    const log = this.log.child({ room: room.name, participant: id, identity: request.identity, worker: worker.id });
+    const participant = new Participant(id, request.identity, room.name, worker, sink, log);
+    room.add(participant);
+    this.participants.set(id, participant);
+    this.sinks.set(participant, sink);
+    try {
+      await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity });
+    } catch (error) {
+      this.forget(participant, room);
+      throw this.toProtocolError(error);
+    }
+    await this.store.putParticipant({
+      participantId: id,
+      room: room.name,
+      identity: request.identity,
+      nodeId: this.nodeId,
+      workerId: worker.id,
+      joinedAtMs: Date.now(),
+    });
+    const others = room.others(participant);
+    participant.markJoined({
+      requestId: joinedRequestId,
+      joined: {
+        room: room.name,
+        participantId: id,
+        identity: request.identity,
+        participants: others.map((p) => p.info()),
+        tracks: room.tracks().map((t) => this.trackMessage(t)),
+      },
+    });
+    for (const other of others) other.send({ participantJoined: { participant: participant.info() } });
+    for (const track of room.tracks()) this.subscribe(participant, track);
+    log.info('participant joined');
+    return participant;
+  }
+
+  async publish(participant: Participant, sdp: string): Promise<{ sdp: string; tracks: TrackMid[] }> {
+    const result = await participant.worker.request('publish', { participantId: participant.id, sdp }).catch((error) => {
+      throw this.toProtocolError(error);
+    });
+    if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
+    const now = new Set(result.producers.map((p) => p.trackId));
+    for (const track of [...participant.published.values()]) if (!now.has(track.trackId)) await this.unpublish(participant, track.trackId);
+    for (const producer of result.producers) {
+      if (participant.published.has(producer.trackId)) continue;
+      participant.published.set(producer.trackId, producer);
+      await this.store.putTrack(this.trackRecord(participant, producer));
+      const room = this.rooms.get(participant.room)!;
+      for (const other of room.others(participant)) {
+        other.send({ trackPublished: { track: this.trackMessage(producer) } });
+        this.subscribe(other, producer);
+      }
+      participant.log.info({ track: producer.trackId, kind: producer.kind, codec: producer.codec.mimeType }, 'track published');
+    }
+    return { sdp: result.sdp, tracks: result.producers.map((p) => ({ mid: p.mid, trackId: p.trackId })) };
+  }
+
+  async answerSubscriber(participant: Participant, sdp: string): Promise<void> {
+    await participant.worker.request('subscriberAnswer', { participantId: participant.id, sdp }).catch((error) => {
+      throw this.toProtocolError(error);
+    });
+  }
+
+  async addCandidate(participant: Participant, role: ConnectionRole, candidate: string, mid: string): Promise<void> {
+    if (candidate === '') return; // end of candidates: nothing to do for libdatachannel
+    await participant.worker.request('addCandidate', { participantId: participant.id, role, candidate, mid }).catch((error) => {
+      throw this.toProtocolError(error);
+    });
+  }
+
+  /**
+   * Delivers a data message to the room (or to `toIdentities`): on each
+   * recipient's data channel when it is open, else over its WebSocket.
+   */
+  sendData(from: Participant, message: DataMessage): void {
+    const room = this.rooms.get(from.room);
+    if (!room || from.state !== 'joined') throw new ProtocolError(ErrorCode.NOT_JOINED, 'join a room first');
+    const size = message.payload === 'binary' ? (message.binary?.length ?? 0) : (message.text?.length ?? 0);
+    if (size > this.config.maxMessageBytes) {
+      throw new ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `data payload of ${size} bytes is over ${this.config.maxMessageBytes}`);
+    }
+    let recipients = room.others(from);
+    if (message.toIdentities.length > 0) {
+      recipients = message.toIdentities.map((identity) => {
+        const recipient = room.withIdentity(identity);
+        if (!recipient) throw new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, `no participant "${identity}" in room "${room.name}"`);
+        return recipient;
+      });
+    }
+    const delivered: shoal.signaling.v1.DataMessage.$Properties = {
+      fromParticipantId: from.id,
+      fromIdentity: from.identity,
+      unreliable: message.unreliable,
+      ...(message.payload === 'binary' ? { binary: message.binary } : { text: message.text }),
+    };
+    for (const recipient of recipients) {
+      if (recipient === from || recipient.state !== 'joined') continue;
+      const encoded = encodeDataMessage(delivered, recipient.sink.dataEncoding);
+      recipient.worker
+        .request('sendData', { participantId: recipient.id, unreliable: message.unreliable, message: encoded })
+        .then(
+          (sent) => sent || recipient.send({ data: delivered }),
+          () => recipient.send({ data: delivered }),
+        );
+    }
+  }
+
+  async leave(participant: Participant): Promise<void> {
+    if (participant.state === 'left') return;
+    participant.state = 'left';
+    const room = this.rooms.get(participant.room);
+    for (const trackId of [...participant.published.keys()]) await this.unpublish(participant, trackId);
+    if (room) this.forget(participant, room);
+    participant.worker.request('closeParticipant', { participantId: participant.id }).catch(() => undefined);
+    for (const other of room?.others(participant) ?? []) {
+      other.send({ participantLeft: { participantId: participant.id, identity: participant.identity } });
+    }
+    await this.store.deleteParticipant(participant.room, participant.id);
+    if (room?.empty && this.rooms.get(room.name) === room) {
+      this.rooms.delete(room.name);
+      await this.store.deleteRoom(room.name);
+    }
+    participant.log.info('participant left');
+  }
+
+  /** Stops taking joins and removes every participant (their sessions are told why). */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await Promise.all(
+      [...this.participants.values()].map((p) =>
+        this.remove(p, { code: ErrorCode.SHUTTING_DOWN, message: 'this node is shutting down' }),
+      ),
+    );
+  }
+
+  private async remove(participant: Participant, removal: Removal): Promise<void> {
+    this.sinks.get(participant)?.removed(participant, removal);
+    await this.leave(participant);
+  }
+
+  private forget(participant: Participant, room: Room): void {
+    room.remove(participant);
+    this.participants.delete(participant.id);
+    this.sinks.delete(participant);
+    if (participant.state !== 'left') participant.state = 'left';
+  }
+
+  private subscribe(subscriber: Participant, track: ProducerInfo): void {
+    if (subscriber.subscribed.has(track.trackId) || track.participantId === subscriber.id) return;
+    subscriber.subscribed.add(track.trackId);
+    subscriber.worker.request('consume', { participantId: subscriber.id, producer: track }).catch((error) => {
+      subscriber.log.warn({ err: error, track: track.trackId }, 'could not subscribe');
+    });
+  }
+
+  private async unpublish(publisher: Participant, trackId: string): Promise<void> {
+    if (!publisher.published.delete(trackId)) return;
+    const room = this.rooms.get(publisher.room);
+    for (const other of room?.others(publisher) ?? []) {
+      if (other.subscribed.delete(trackId)) {
+        other.worker.request('unconsume', { participantId: other.id, trackId }).catch(() => undefined);
+      }
+      other.send({ trackUnpublished: { trackId, participantId: publisher.id } });
+    }
+    await this.store.deleteTrack(publisher.room, trackId);
+    publisher.log.info({ track: trackId }, 'track unpublished');
+  }
+
+  private onWorkerEvent(worker: MediaWorkerHandle, event: WorkerEvent): void {
+    if (!('participantId' in event)) return;
+    const participant = this.participants.get(event.participantId);
+    if (!participant || participant.worker !== worker) return;
+    switch (event.type) {
+      case 'subscriberOffer':
+        participant.send({ subscriberOffer: { sdp: event.sdp, tracks: event.tracks } });
+        break;
+      case 'localCandidate':
+        participant.send({ trickle: { target: wireRole(event.role), candidate: event.candidate, sdpMid: event.mid } });
+        break;
+      case 'connectionState':
+        participant.log.debug({ role: event.role, state: event.state }, 'connection state');
+        break;
+      case 'producerClosed':
+        this.unpublish(participant, event.trackId).catch((error) => participant.log.error({ err: error }, 'unpublish failed'));
+        break;
+      case 'data':
+        try {
+          this.sendData(participant, decodeDataMessage(event.message));
+        } catch (error) {
+          const e = error instanceof ProtocolError ? error : new ProtocolError(ErrorCode.INTERNAL, String(error));
+          participant.send({ error: { code: e.code, message: `data channel message: ${e.message}` } });
+        }
+        break;
+    }
+  }
+
+  private onWorkerFailed(worker: MediaWorkerHandle): void {
+    const affected = [...this.participants.values()].filter((p) => p.worker === worker);
+    this.log.error({ worker: worker.id, participants: affected.length }, 'media worker failed; removing its participants');
+    for (const participant of affected) {
+      this.remove(participant, {
+        code: ErrorCode.WORKER_FAILED,
+        message: 'the media worker holding this session failed; join again',
+      }).catch((error) => participant.log.error({ err: error }, 'cleanup after worker failure failed'));
+    }
+  }
+
+  private participantsOn(worker: MediaWorkerHandle): number {
+    let count = 0;
+    for (const p of this.participants.values()) if (p.worker === worker) count++;
+    return count;
+  }
+
+  private trackMessage(track: ProducerInfo): shoal.signaling.v1.Track.$Properties {
+    return {
+      trackId: track.trackId,
+      participantId: track.participantId,
+      identity: this.participants.get(track.participantId)?.identity ?? '',
+      kind: track.kind === 'audio' ? TrackKind.AUDIO : TrackKind.VIDEO,
+      codec: track.codec.mimeType,
+    };
+  }
+
+  private trackRecord(participant: Participant, track: ProducerInfo): TrackRecord {
+    const { codec } = track;
+    return {
+      trackId: track.trackId,
+      room: participant.room,
+      participantId: participant.id,
+      identity: participant.identity,
+      kind: track.kind,
+      codec: {
+        mimeType: codec.mimeType,
+        payloadType: codec.payloadType,
+        clockRate: codec.clockRate,
+        channels: codec.channels ?? 0,
+        fmtp: codec.fmtp ?? '',
+      },
+      nodeId: this.nodeId,
+      workerId: track.workerId,
+    };
+  }
+
+  private toProtocolError(error: unknown): ProtocolError {
+    if (error instanceof ProtocolError) return error;
+    if (error instanceof WorkerError) {
+      switch (error.code) {
+        case 'INVALID_SDP':
+          return new ProtocolError(ErrorCode.INVALID_SDP, error.message);
+        case 'INVALID_STATE':
+          return new ProtocolError(ErrorCode.INVALID_STATE, error.message);
+        case 'UNKNOWN_PARTICIPANT':
+          return new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, error.message);
+        case 'WORKER_GONE':
+          return new ProtocolError(ErrorCode.WORKER_FAILED, error.message);
+        default:
+          break;
+      }
+    }
+    this.log.error({ err: error }, 'internal error');
+    return new ProtocolError(ErrorCode.INTERNAL, 'internal error');
+  }
+}
+
+function wireRole(role: ConnectionRole): shoal.signaling.v1.ConnectionRole {
+  return role === 'publisher' ? WireRole.PUBLISHER : WireRole.SUBSCRIBER;
+}
+

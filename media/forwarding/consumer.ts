@@ -1,0 +1,115 @@
+import type { Track } from 'node-datachannel';
+import { parseFeedback } from '../rtp/rtcp.js';
+import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../rtp/rewriter.js';
+import { buildRtxPacket } from '../rtp/rtx.js';
+import type { ProducerInfo } from '../worker/protocol.js';
+import { counters } from './counters.js';
+import type { TrackSource } from './track-source.js';
+
+export interface ConsumerOptions {
+  producer: ProducerInfo;
+  /** The m-line of the subscriber connection carrying this track. */
+  mid: string;
+  track: Track;
+  ssrc: number;
+  payloadType: number;
+  /** RTX stream for retransmissions (video), if negotiated. */
+  rtx?: { ssrc: number; payloadType: number };
+}
+
+/**
+ * One track sent to one subscriber: rewrites every packet into the
+ * subscriber's RTP space and sends it; turns the subscriber's PLI/FIR into a
+ * keyframe request to the source and answers its NACKs from the source's
+ * retransmission history (as RTX when negotiated).
+ */
+export class Consumer {
+  readonly producer: ProducerInfo;
+  readonly mid: string;
+  readonly ssrc: number;
+  private readonly track: Track;
+  private readonly rewriter: RtpRewriter;
+  private readonly rtx: { ssrc: number; payloadType: number } | undefined;
+  private rtxSeq = Math.floor(Math.random() * 0x10000);
+  private source: TrackSource | undefined;
+  private open = false;
+  private closed = false;
+  private readonly retransmitHeader: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
+  packetsSent = 0;
+  retransmissions = 0;
+
+  constructor(options: ConsumerOptions) {
+    this.producer = options.producer;
+    this.mid = options.mid;
+    this.ssrc = options.ssrc;
+    this.track = options.track;
+    this.rtx = options.rtx;
+    this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.producer.codec.clockRate);
+    this.track.onOpen(() => {
+      this.open = true;
+      this.source?.requestKeyframe();
+    });
+    this.track.onClosed(() => {
+      this.open = false;
+    });
+    // Always listen: a sendonly track with no callback queues the subscriber's RTCP.
+    this.track.onMessage((rtcp) => this.onRtcp(rtcp));
+  }
+
+  get trackId(): string {
+    return this.producer.trackId;
+  }
+
+  setSource(source: TrackSource | undefined): void {
+    this.source = source;
+  }
+
+  send(packet: Buffer, header: SourceHeader, nowMs: number): void {
+    if (!this.open || !this.rewriter.rewrite(packet, header, nowMs)) return;
+    this.track.sendMessageBinary(packet);
+    this.packetsSent++;
+    counters.packetsOut++;
+    counters.bytesOut += packet.length;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.open = false;
+    this.source?.detach(this);
+    this.source = undefined;
+    this.track.close();
+  }
+
+  private onRtcp(rtcp: Buffer): void {
+    if (this.closed || !this.source) return;
+    const feedback = parseFeedback(rtcp);
+    if (feedback.keyframe.includes(this.ssrc)) this.source.requestKeyframe();
+    for (const nack of feedback.nacks) if (nack.ssrc === this.ssrc) this.retransmit(nack.seqs);
+  }
+
+  private retransmit(seqs: readonly number[]): void {
+    const history = this.source?.history;
+    if (!history || !this.open) return;
+    const header = this.retransmitHeader;
+    for (const seq of seqs) {
+      const sourceSeq = this.rewriter.sourceSequenceNumber(seq);
+      const packet = sourceSeq === undefined ? undefined : history.get(sourceSeq);
+      if (!packet) continue;
+      readSourceHeader(packet, header);
+      if (this.rewriter.rewrite(packet, header, performance.now())) {
+        const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
+        this.track.sendMessageBinary(out);
+        this.retransmissions++;
+        counters.packetsOut++;
+        counters.bytesOut += out.length;
+      }
+      restoreHeader(packet, header);
+    }
+  }
+
+  private nextRtxSeq(): number {
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    return this.rtxSeq;
+  }
+}

@@ -1,0 +1,7 @@
+/** Packet and byte counters of one media worker, read by its stats report. */
+export const counters = {
+  packetsIn: 0,
+  bytesIn: 0,
+  packetsOut: 0,
+  bytesOut: 0,
+};

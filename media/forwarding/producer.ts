@@ -1,0 +1,60 @@
+import type { Track } from 'node-datachannel';
+import type { MediaBus } from '../bus/media-bus.js';
+import { buildPli, parseFeedback } from '../rtp/rtcp.js';
+import { ReceiveStats } from '../rtp/receive-stats.js';
+import { isRtcp, isRtp } from '../rtp/rtp-packet.js';
+import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
+import { counters } from './counters.js';
+import { SFU_RTCP_SSRC, TrackSource } from './track-source.js';
+
+/**
+ * A track a publisher sends to this worker. Every RTP packet goes to the
+ * media bus (only if another worker or node subscribed) and to this worker's
+ * consumers. Keyframe requests from anywhere end here as a throttled PLI.
+ */
+export class Producer extends TrackSource {
+  readonly stats = new ReceiveStats();
+  private readonly unregister: () => void;
+  private closed = false;
+
+  constructor(
+    info: ProducerInfo,
+    private readonly track: Track,
+    settings: MediaSettings,
+    private readonly bus: MediaBus,
+    signalledSsrc: number | undefined,
+  ) {
+    super(info, settings);
+    this.mediaSsrc = signalledSsrc;
+    track.onMessage((packet) => this.onPacket(packet));
+    this.unregister = bus.registerProducer(info.trackId, (rtcp) => {
+      if (parseFeedback(rtcp).keyframe.length > 0) this.requestKeyframe();
+    });
+  }
+
+  /** Sends raw RTCP to the publisher (REMB, PLI). */
+  sendRtcp(packet: Buffer): void {
+    if (!this.closed && this.track.isOpen()) this.track.sendMessageBinary(packet);
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unregister();
+    super.close();
+    this.track.close();
+  }
+
+  protected sendKeyframeRequest(): void {
+    if (this.mediaSsrc !== undefined) this.sendRtcp(buildPli(SFU_RTCP_SSRC, this.mediaSsrc));
+  }
+
+  private onPacket(packet: Buffer): void {
+    if (this.closed || isRtcp(packet) || !isRtp(packet)) return;
+    counters.packetsIn++;
+    counters.bytesIn += packet.length;
+    this.stats.onPacket(packet);
+    this.bus.publishRtp(this.info.trackId, packet);
+    this.deliver(packet);
+  }
+}

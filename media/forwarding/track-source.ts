@@ -1,0 +1,72 @@
+import { KeyframeThrottle } from '../rtp/keyframe-throttle.js';
+import { PacketHistory } from '../rtp/packet-history.js';
+import { readSourceHeader, restoreHeader, type SourceHeader } from '../rtp/rewriter.js';
+import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
+import type { Consumer } from './consumer.js';
+
+/** SSRC this SFU puts in the sender field of the RTCP it originates. */
+export const SFU_RTCP_SSRC = 1;
+
+/**
+ * A track's packets as one worker sees them, ready to fan out to this worker's
+ * consumers: the local Producer (publisher on this worker) or a RemoteTrackSource
+ * (publisher elsewhere, packets over the media bus). Keeps the retransmission
+ * history and throttles keyframe requests towards the publisher.
+ */
+export abstract class TrackSource {
+  readonly consumers = new Set<Consumer>();
+  /** The last packets of a video track, to answer subscribers' NACKs. */
+  readonly history: PacketHistory | undefined;
+  /** The publisher's media SSRC, once known. */
+  mediaSsrc: number | undefined;
+  private readonly keyframes: KeyframeThrottle;
+  private readonly header: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
+
+  constructor(
+    readonly info: ProducerInfo,
+    settings: MediaSettings,
+  ) {
+    this.history = info.kind === 'video' ? new PacketHistory(settings.retransmissionBufferPackets) : undefined;
+    this.keyframes = new KeyframeThrottle(() => this.sendKeyframeRequest(), settings.keyframeRequestIntervalMs);
+  }
+
+  get trackId(): string {
+    return this.info.trackId;
+  }
+
+  attach(consumer: Consumer): void {
+    this.consumers.add(consumer);
+    consumer.setSource(this);
+    this.requestKeyframe();
+  }
+
+  detach(consumer: Consumer): void {
+    this.consumers.delete(consumer);
+  }
+
+  /** Asks the publisher for a keyframe, coalesced and throttled per track. */
+  requestKeyframe(): void {
+    if (this.info.kind === 'video') this.keyframes.request();
+  }
+
+  close(): void {
+    this.keyframes.close();
+    for (const consumer of this.consumers) consumer.setSource(undefined);
+    this.consumers.clear();
+    this.history?.clear();
+  }
+
+  /** Sends one packet to every consumer, each in its own RTP space, and leaves it as it came. */
+  protected deliver(packet: Buffer): void {
+    const header = this.header;
+    readSourceHeader(packet, header);
+    this.mediaSsrc = header.ssrc;
+    this.history?.store(packet);
+    if (this.consumers.size === 0) return;
+    const now = performance.now();
+    for (const consumer of this.consumers) consumer.send(packet, header, now);
+    restoreHeader(packet, header);
+  }
+
+  protected abstract sendKeyframeRequest(): void;
+}

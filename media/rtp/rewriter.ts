@@ -1,0 +1,110 @@
+import {
+  payloadType,
+  seqNewer,
+  sequenceNumber,
+  setPayloadType,
+  setSequenceNumber,
+  setSsrc,
+  setTimestamp,
+  ssrc,
+  timestamp,
+} from './rtp-packet.js';
+
+/** The header fields of a packet as its source sent it. */
+export interface SourceHeader {
+  ssrc: number;
+  payloadType: number;
+  seq: number;
+  ts: number;
+}
+
+/**
+ * Maps one source stream into one subscriber's RTP space: its own SSRC,
+ * payload type, sequence numbers and timestamps. When the source changes
+ * (a new SSRC: the publisher rejoined, restarted or was replaced) the
+ * subscriber's sequence numbers and timestamps carry on where they were, so
+ * its decoder and SRTP context see one continuous stream.
+ */
+export class RtpRewriter {
+  private sourceSsrc: number | undefined;
+  private previousSourceSsrc: number | undefined;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  private lastSeq = 0;
+  private lastTs = 0;
+  private lastAtMs = 0;
+  private started = false;
+
+  constructor(
+    readonly ssrc: number,
+    readonly payloadType: number,
+    private readonly clockRate: number,
+    initialSeq = Math.floor(Math.random() * 0x10000),
+    initialTs = Math.floor(Math.random() * 0x100000000),
+  ) {
+    this.lastSeq = (initialSeq - 1) & 0xffff;
+    this.lastTs = initialTs >>> 0;
+  }
+
+  /**
+   * Writes this subscriber's SSRC, payload type, sequence number and timestamp
+   * into `packet`, computed from `source`, the header as the source sent it
+   * (the packet itself may hold another subscriber's values already).
+   * Returns false when the packet must not be sent: a straggler of a source that
+   * was already replaced.
+   */
+  rewrite(packet: Uint8Array, source: SourceHeader, nowMs: number): boolean {
+    if (source.ssrc !== this.sourceSsrc) {
+      if (source.ssrc === this.previousSourceSsrc) return false;
+      this.switchSource(source.ssrc, source.seq, source.ts, nowMs);
+    }
+    const seq = (source.seq + this.seqOffset) & 0xffff;
+    const ts = (source.ts + this.tsOffset) >>> 0;
+    if (seqNewer(seq, this.lastSeq)) {
+      this.lastSeq = seq;
+      this.lastTs = ts;
+      this.lastAtMs = nowMs;
+    }
+    setSsrc(packet, this.ssrc);
+    setPayloadType(packet, this.payloadType);
+    setSequenceNumber(packet, seq);
+    setTimestamp(packet, ts);
+    return true;
+  }
+
+  /** The source's sequence number for one this rewriter sent, or undefined before any packet. */
+  sourceSequenceNumber(outSeq: number): number | undefined {
+    return this.sourceSsrc === undefined ? undefined : (outSeq - this.seqOffset) & 0xffff;
+  }
+
+  /** The last sequence number sent (for tests and stats). */
+  get lastSequenceNumber(): number {
+    return this.lastSeq;
+  }
+
+  private switchSource(inSsrc: number, inSeq: number, inTs: number, nowMs: number): void {
+    // Continue one past the last sequence number sent, and advance the clock by
+    // the wall time that passed (at least one tick) so timestamps keep rising.
+    const elapsedTicks = this.started ? Math.max(1, Math.round(((nowMs - this.lastAtMs) * this.clockRate) / 1000)) : 0;
+    this.seqOffset = (this.lastSeq + 1 - inSeq) & 0xffff;
+    this.tsOffset = (this.lastTs + elapsedTicks - inTs) >>> 0;
+    this.previousSourceSsrc = this.sourceSsrc;
+    this.sourceSsrc = inSsrc;
+    this.started = true;
+  }
+}
+
+/** Reads the header fields a fan-out overwrites, so the shared packet can be put back afterwards. */
+export function readSourceHeader(packet: Uint8Array, into: SourceHeader): void {
+  into.ssrc = ssrc(packet);
+  into.payloadType = payloadType(packet);
+  into.seq = sequenceNumber(packet);
+  into.ts = timestamp(packet);
+}
+
+export function restoreHeader(packet: Uint8Array, saved: SourceHeader): void {
+  setSsrc(packet, saved.ssrc);
+  setPayloadType(packet, saved.payloadType);
+  setSequenceNumber(packet, saved.seq);
+  setTimestamp(packet, saved.ts);
+}

@@ -1,0 +1,92 @@
+import { chooseCodec, type CodecParameters } from './codecs.js';
+import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type SdpMedia } from './sdp.js';
+
+/** A track a publisher's offer will send, as this SFU will receive it. */
+export interface OfferedTrack {
+  mid: string;
+  kind: 'audio' | 'video';
+  codec: CodecParameters;
+  /** The media SSRC the offer signals (a=ssrc), if it signals one. */
+  ssrc?: number;
+}
+
+const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+/** Header extensions removed from offers: transport-cc (this SFU sends REMB instead) and simulcast stream ids. */
+const REMOVED_EXTENSIONS = new Set([
+  TRANSPORT_CC_URI,
+  'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+]);
+const MAX_MID_LENGTH = 32;
+
+/**
+ * Checks a publisher's offer and rewrites it into the offer this SFU answers:
+ * - each audio/video m-line keeps one codec, the first one the publisher
+ *   prefers among those forwarded (`chooseCodec`); RTX, RED and FEC go;
+ * - transport-cc is removed (extmap and rtcp-fb), so the publisher's
+ *   congestion control runs on the REMB this SFU sends;
+ * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line;
+ * - m-lines with no forwardable codec are rejected (port 0).
+ * Throws SdpError with a message for the client when the offer is unusable.
+ */
+export function preparePublisherOffer(text: string): { sdp: string; tracks: OfferedTrack[] } {
+  const sdp = parseSdp(text);
+  if (sdp.media.length === 0) throw new SdpError('offer has no m= line');
+  const sessionHas = (name: string) => attribute(sdp.session, name) !== undefined;
+  const tracks: OfferedTrack[] = [];
+  const mids = new Set<string>();
+  for (const media of sdp.media) {
+    const mid = mediaMid(media);
+    if (mid === undefined || mid.length === 0 || mid.length > MAX_MID_LENGTH || /\s/.test(mid)) {
+      throw new SdpError(`every m-line needs an a=mid of 1 to ${MAX_MID_LENGTH} characters`);
+    }
+    if (mids.has(mid)) throw new SdpError(`duplicate mid "${mid}"`);
+    mids.add(mid);
+    for (const name of ['ice-ufrag', 'ice-pwd', 'fingerprint']) {
+      if (media.port !== 0 && !sessionHas(name) && attribute(media.lines, name) === undefined) {
+        throw new SdpError(`m-line "${mid}" has no a=${name}`);
+      }
+    }
+    if (media.kind === 'application' || media.port === 0) continue;
+    const track = rewriteMedia(media, mid);
+    if (track) tracks.push(track);
+  }
+  return { sdp: writeSdp(sdp), tracks };
+}
+
+function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
+  const direction = mediaDirection(media);
+  const codec = media.kind === 'audio' || media.kind === 'video' ? chooseCodec(media) : undefined;
+  if (!codec || direction === 'recvonly' || direction === 'inactive') {
+    media.port = 0;
+    return undefined;
+  }
+  const ssrc = primarySsrc(media);
+  const pt = String(codec.payloadType);
+  const removedExtensionIds = new Set(
+    attributes(media.lines, 'extmap')
+      .filter((v) => REMOVED_EXTENSIONS.has(v.split(' ')[1] ?? ''))
+      .map((v) => v.split(/[ /]/)[0]),
+  );
+  media.formats = [pt];
+  media.lines = media.lines.filter((line) => {
+    const payloadSpecific = /^a=(rtpmap|fmtp|rtcp-fb):(\S+) ?(.*)$/.exec(line);
+    if (payloadSpecific) {
+      if (payloadSpecific[2] !== pt && payloadSpecific[2] !== '*') return false;
+      return payloadSpecific[1] !== 'rtcp-fb' || codec.rtcpFeedback.includes(payloadSpecific[3] ?? '');
+    }
+    if (line.startsWith('a=extmap:')) return !removedExtensionIds.has(line.slice(9).split(/[ /]/)[0]);
+    if (/^a=(rid|simulcast|ssrc-group):/.test(line)) return false;
+    if (line.startsWith('a=ssrc:')) return ssrc !== undefined && line.startsWith(`a=ssrc:${ssrc} `);
+    return true;
+  });
+  return { mid, kind: media.kind as 'audio' | 'video', codec, ...(ssrc !== undefined ? { ssrc } : {}) };
+}
+
+/** The media SSRC of an m-line: first of its FID group, else the first a=ssrc. */
+function primarySsrc(media: SdpMedia): number | undefined {
+  const fid = attributes(media.lines, 'ssrc-group').find((v) => v.startsWith('FID '));
+  const first = fid ? fid.split(' ')[1] : attribute(media.lines, 'ssrc')?.split(' ')[0];
+  const value = Number(first);
+  return first !== undefined && Number.isInteger(value) && value >= 0 && value <= 0xffffffff ? value : undefined;
+}

@@ -1,0 +1,155 @@
+import { randomInt } from 'node:crypto';
+import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel';
+import { Consumer } from '../forwarding/consumer.js';
+import { encodingName } from '../sdp/codecs.js';
+import { SdpError } from '../sdp/sdp.js';
+import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
+import { relayIncomingData, sendOnChannel } from './data-channels.js';
+import { PayloadTypeAllocator } from './payload-types.js';
+import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+
+export class InvalidStateError extends Error {
+  override readonly name = 'InvalidStateError';
+}
+
+/**
+ * A participant's subscriber connection: this side offers, carrying one
+ * sendonly m-line per consumed track and the room's two data channels
+ * ("reliable", and "unreliable": unordered, no retransmissions). Every change
+ * of the track set renegotiates; one offer is outstanding at a time, and
+ * changes made meanwhile go into the next one.
+ */
+export class SubscriberTransport {
+  private readonly pc: PeerConnection;
+  private readonly consumers = new Map<string, Consumer>();
+  private readonly reliable: DataChannel;
+  private readonly unreliable: DataChannel;
+  private readonly payloadTypes = new PayloadTypeAllocator();
+  private awaitingAnswer = false;
+  private renegotiationNeeded = false;
+  private offeredTracks: TrackMid[] = [];
+  private nextMid = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: TransportContext,
+    participantId: string,
+  ) {
+    const { settings, emit } = ctx;
+    this.pc = new ctx.binding.PeerConnection(`sub-${participantId}`, {
+      ...rtcConfig(settings),
+      // Tracks come later: DTLS-SRTP from the start, offers made explicitly.
+      forceMediaTransport: true,
+      disableAutoNegotiation: true,
+    });
+    this.pc.onLocalDescription((sdp, type) => {
+      if (type !== 'offer' || this.closed) return;
+      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks });
+    });
+    this.pc.onLocalCandidate((candidate, mid) => {
+      emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
+    });
+    this.pc.onStateChange((state) => emit({ type: 'connectionState', participantId, role: 'subscriber', state }));
+    this.reliable = this.pc.createDataChannel('reliable');
+    this.unreliable = this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 });
+    relayIncomingData(this.reliable, participantId, emit);
+    relayIncomingData(this.unreliable, participantId, emit);
+    this.pc.onDataChannel((channel) => relayIncomingData(channel, participantId, emit));
+    this.negotiate();
+  }
+
+  get consumerCount(): number {
+    return this.consumers.size;
+  }
+
+  addConsumer(producer: ProducerInfo): void {
+    if (this.closed || this.consumers.has(producer.trackId)) return;
+    const mid = `t${this.nextMid++}`;
+    const { codec } = producer;
+    const payloadType = this.payloadTypes.forCodec(codec);
+    const ssrc = randomSsrc();
+    const cname = producer.participantId;
+    let media: Audio | Video;
+    let rtx: { ssrc: number; payloadType: number } | undefined;
+    if (producer.kind === 'video') {
+      const video = new this.ctx.binding.Video(mid, 'SendOnly');
+      const name = `${encodingName(codec)}/${codec.clockRate}`;
+      if (codec.fmtp) video.addVideoCodec(payloadType, name, codec.fmtp);
+      else video.addVideoCodec(payloadType, name);
+      video.parseSdpLine(`a=rtcp-fb:${payloadType} ccm fir`);
+      rtx = { ssrc: randomSsrc(), payloadType: this.payloadTypes.forRtx(codec) };
+      video.addRTXCodec(rtx.payloadType, payloadType, codec.clockRate);
+      media = video;
+    } else {
+      const audio = new this.ctx.binding.Audio(mid, 'SendOnly');
+      const channels = codec.channels ? `/${codec.channels}` : '';
+      const name = `${encodingName(codec)}/${codec.clockRate}${channels}`;
+      if (codec.fmtp) audio.addAudioCodec(payloadType, name, codec.fmtp);
+      else audio.addAudioCodec(payloadType, name);
+      media = audio;
+    }
+    media.addSSRC(ssrc, cname, producer.participantId, producer.trackId);
+    if (rtx) {
+      media.addSSRC(rtx.ssrc, cname);
+      media.parseSdpLine(`a=ssrc-group:FID ${ssrc} ${rtx.ssrc}`);
+    }
+    const track = this.pc.addTrack(media);
+    const consumer = new Consumer({ producer, mid, track, ssrc, payloadType, ...(rtx ? { rtx } : {}) });
+    this.consumers.set(producer.trackId, consumer);
+    this.ctx.router.attach(consumer, producer);
+    this.negotiate();
+  }
+
+  removeConsumer(trackId: string): void {
+    const consumer = this.consumers.get(trackId);
+    if (!consumer) return;
+    this.consumers.delete(trackId);
+    this.ctx.router.detach(consumer);
+    this.negotiate();
+  }
+
+  applyAnswer(sdp: string): void {
+    if (!this.awaitingAnswer) throw new InvalidStateError('no subscriber offer is waiting for an answer');
+    try {
+      this.pc.setRemoteDescription(sdp, 'answer');
+    } catch (error) {
+      throw new SdpError(`answer rejected: ${(error as Error).message}`);
+    }
+    this.awaitingAnswer = false;
+    if (this.renegotiationNeeded) this.negotiate();
+  }
+
+  addRemoteCandidate(candidate: string, mid: string): void {
+    this.pc.addRemoteCandidate(candidate, mid);
+  }
+
+  sendData(unreliable: boolean, message: string | Uint8Array): boolean {
+    return sendOnChannel(unreliable ? this.unreliable : this.reliable, message);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const consumer of this.consumers.values()) this.ctx.router.detach(consumer);
+    this.consumers.clear();
+    this.reliable.close();
+    this.unreliable.close();
+    this.pc.close();
+  }
+
+  private negotiate(): void {
+    if (this.closed) return;
+    if (this.awaitingAnswer) {
+      this.renegotiationNeeded = true;
+      return;
+    }
+    this.renegotiationNeeded = false;
+    this.awaitingAnswer = true;
+    this.offeredTracks = [...this.consumers.values()].map((c) => ({ mid: c.mid, trackId: c.trackId }));
+    this.pc.setLocalDescription('offer');
+  }
+}
+
+function randomSsrc(): number {
+  return randomInt(1, 0xffffffff);
+}

@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { RtcConfig } from 'node-datachannel';
+import type { Binding } from '../binding/load-binding.js';
+import type { MediaBus } from '../bus/media-bus.js';
+import type { Router } from '../forwarding/router.js';
+import { announceAddressInSdp, withAddress } from '../sdp/candidates.js';
+import type { MediaSettings, WorkerEvent } from '../worker/protocol.js';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EmitEvent = (event: DistributiveOmit<WorkerEvent, 'kind'>) => void;
+
+/** What every transport of a worker shares. */
+export interface TransportContext {
+  workerId: number;
+  binding: Binding;
+  settings: MediaSettings;
+  router: Router;
+  bus: MediaBus;
+  emit: EmitEvent;
+  log: Logger;
+}
+
+export function rtcConfig(settings: MediaSettings): RtcConfig {
+  return {
+    iceServers: [],
+    ...(settings.bindAddress !== '0.0.0.0' ? { bindAddress: settings.bindAddress } : {}),
+    portRangeBegin: settings.portRangeBegin,
+    portRangeEnd: settings.portRangeEnd,
+    enableIceUdpMux: settings.portRangeBegin === settings.portRangeEnd,
+  };
+}
+
+/** The node's public address in place of the bound one, when one is announced. */
+export function announceCandidate(settings: MediaSettings, candidate: string): string {
+  return settings.announcedAddress ? withAddress(candidate, settings.announcedAddress) : candidate;
+}
+
+export function announceSdp(settings: MediaSettings, sdp: string): string {
+  return settings.announcedAddress ? announceAddressInSdp(sdp, settings.announcedAddress) : sdp;
+}

@@ -1,0 +1,161 @@
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Binding } from '../binding/load-binding.js';
+import type { PortMediaBus } from '../bus/port-media-bus.js';
+import { counters } from '../forwarding/counters.js';
+import { Router } from '../forwarding/router.js';
+import { normalizeCandidate } from '../sdp/candidates.js';
+import { SdpError } from '../sdp/sdp.js';
+import { PublisherTransport } from '../transport/publisher-transport.js';
+import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
+import type { EmitEvent, TransportContext } from '../transport/transport-context.js';
+import type { MediaSettings, WorkerErrorCode, WorkerRequests, WorkerStats } from './protocol.js';
+
+interface ParticipantMedia {
+  room: string;
+  log: Logger;
+  subscriber: SubscriberTransport;
+  publisher?: PublisherTransport;
+}
+
+/** A request failure with the code the control plane reports to the client. */
+export class WorkerRequestError extends Error {
+  constructor(
+    readonly code: WorkerErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Handlers = { [N in keyof WorkerRequests]: (params: WorkerRequests[N][0]) => WorkerRequests[N][1] | Promise<WorkerRequests[N][1]> };
+
+/**
+ * Everything one media worker thread holds: the participants' connections,
+ * the router between their producers and consumers, and the handlers of the
+ * control plane's requests.
+ */
+export class MediaWorker {
+  private readonly participants = new Map<string, ParticipantMedia>();
+  private readonly router: Router;
+  private readonly ctx: TransportContext;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
+
+  constructor(
+    readonly workerId: number,
+    binding: Binding,
+    settings: MediaSettings,
+    readonly bus: PortMediaBus,
+    emit: EmitEvent,
+    private readonly log: Logger,
+  ) {
+    this.router = new Router(workerId, settings, bus);
+    this.ctx = { workerId, binding, settings, router: this.router, bus, emit, log };
+    this.loopDelay.enable();
+  }
+
+  readonly handlers: Handlers = {
+    createParticipant: ({ participantId, room, identity }) => {
+      if (this.participants.has(participantId)) throw new WorkerRequestError('INVALID_STATE', 'participant exists');
+      const log = this.log.child({ room, participant: participantId, identity });
+      const ctx = { ...this.ctx, log };
+      this.participants.set(participantId, { room, log, subscriber: new SubscriberTransport(ctx, participantId) });
+      log.debug('participant media created');
+    },
+    publish: async ({ participantId, sdp }) => {
+      const participant = this.participant(participantId);
+      participant.publisher ??= new PublisherTransport({ ...this.ctx, log: participant.log }, participantId);
+      try {
+        return await participant.publisher.applyOffer(sdp);
+      } catch (error) {
+        if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
+        throw error;
+      }
+    },
+    subscriberAnswer: ({ participantId, sdp }) => {
+      try {
+        this.participant(participantId).subscriber.applyAnswer(sdp);
+      } catch (error) {
+        if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
+        if (error instanceof InvalidStateError) throw new WorkerRequestError('INVALID_STATE', error.message);
+        throw error;
+      }
+    },
+    addCandidate: ({ participantId, role, candidate, mid }) => {
+      const participant = this.participant(participantId);
+      const transport = role === 'publisher' ? participant.publisher : participant.subscriber;
+      if (!transport) throw new WorkerRequestError('INVALID_STATE', 'no publisher connection: send an offer first');
+      try {
+        transport.addRemoteCandidate(normalizeCandidate(candidate), mid);
+      } catch (error) {
+        throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
+      }
+    },
+    consume: ({ participantId, producer }) => {
+      this.participant(participantId).subscriber.addConsumer(producer);
+    },
+    unconsume: ({ participantId, trackId }) => {
+      this.participants.get(participantId)?.subscriber.removeConsumer(trackId);
+    },
+    closeParticipant: ({ participantId }) => {
+      this.closeParticipant(participantId);
+    },
+    sendData: ({ participantId, unreliable, message }) => {
+      return this.participants.get(participantId)?.subscriber.sendData(unreliable, message) ?? false;
+    },
+    getStats: () => this.stats(),
+    shutdown: () => this.closeAll(),
+    crash: () => {
+      setImmediate(() => {
+        throw new Error('crash requested');
+      });
+    },
+  };
+
+  closeParticipant(participantId: string): void {
+    const participant = this.participants.get(participantId);
+    if (!participant) return;
+    this.participants.delete(participantId);
+    participant.publisher?.close();
+    participant.subscriber.close();
+    participant.log.debug('participant media closed');
+  }
+
+  closeAll(): void {
+    for (const participantId of [...this.participants.keys()]) this.closeParticipant(participantId);
+    this.router.close();
+    this.bus.close();
+    this.loopDelay.disable();
+  }
+
+  stats(): WorkerStats {
+    let producers = 0;
+    let consumers = 0;
+    for (const p of this.participants.values()) {
+      producers += p.publisher?.producerCount ?? 0;
+      consumers += p.subscriber.consumerCount;
+    }
+    const utilization = performance.eventLoopUtilization(this.lastUtilization);
+    this.lastUtilization = performance.eventLoopUtilization();
+    const stats: WorkerStats = {
+      workerId: this.workerId,
+      participants: this.participants.size,
+      producers,
+      consumers,
+      ...counters,
+      eventLoopLagP50Ms: this.loopDelay.percentile(50) / 1e6,
+      eventLoopLagP99Ms: this.loopDelay.percentile(99) / 1e6,
+      eventLoopLagMaxMs: this.loopDelay.max / 1e6,
+      eventLoopUtilization: utilization.utilization,
+    };
+    this.loopDelay.reset();
+    return stats;
+  }
+
+  private participant(participantId: string): ParticipantMedia {
+    const participant = this.participants.get(participantId);
+    if (!participant) throw new WorkerRequestError('UNKNOWN_PARTICIPANT', `no participant ${participantId} on this worker`);
+    return participant;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The messages between the control plane (main thread) and a media worker.
+ * Requests carry an id and get exactly one response with that id; events flow
+ * from the worker on their own. Only plain data: everything here crosses
+ * `postMessage`.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { CodecParameters } from '../sdp/codecs.js';
+
+export type ConnectionRole = 'publisher' | 'subscriber';
+export type MediaKind = 'audio' | 'video';
+
+/** A track as received by the worker that holds its publisher. */
+export interface ProducerInfo {
+  trackId: string;
+  participantId: string;
+  /** The mid of the m-line in the publisher's offer. */
+  mid: string;
+  kind: MediaKind;
+  codec: CodecParameters;
+  /** Which worker receives it; consumers elsewhere get its packets over the media bus. */
+  workerId: number;
+}
+
+export interface TrackMid {
+  mid: string;
+  trackId: string;
+}
+
+/** Tunables of the media path, set once per worker. */
+export interface MediaSettings {
+  /** Address the UDP sockets bind to ("0.0.0.0" for every interface). */
+  bindAddress: string;
+  /** One UDP port for every peer of this worker (ICE UDP mux), or a range. */
+  portRangeBegin: number;
+  portRangeEnd: number;
+  /** Address written into candidates instead of the bound one (for 1:1 NAT), if set. */
+  announcedAddress?: string;
+  /** Highest bitrate advertised to publishers in REMB, bits/s. */
+  maxPublisherBitrate: number;
+  /** Lowest bitrate advertised to publishers in REMB, bits/s. */
+  minPublisherBitrate: number;
+  /** Minimum interval between two keyframe requests to one publisher track, ms. */
+  keyframeRequestIntervalMs: number;
+  /** Packets kept per video stream for answering NACKs (a power of two). */
+  retransmissionBufferPackets: number;
+}
+
+export interface WorkerInit {
+  workerId: number;
+  settings: MediaSettings;
+  logLevel: string;
+}
+
+/** Request name → [params, result]. */
+export interface WorkerRequests {
+  /** Creates the participant's subscriber connection (with the room's data channels); its offer follows as an event. */
+  createParticipant: [{ participantId: string; room: string; identity: string }, void];
+  /** Applies a publisher offer; answers it and lists every track the connection now publishes. */
+  publish: [{ participantId: string; sdp: string }, { sdp: string; producers: ProducerInfo[] }];
+  subscriberAnswer: [{ participantId: string; sdp: string }, void];
+  addCandidate: [{ participantId: string; role: ConnectionRole; candidate: string; mid: string }, void];
+  /** Adds a track to a participant's subscriber connection (renegotiates). */
+  consume: [{ participantId: string; producer: ProducerInfo }, void];
+  unconsume: [{ participantId: string; trackId: string }, void];
+  closeParticipant: [{ participantId: string }, void];
+  /** Sends an encoded data message on the participant's reliable or unreliable channel; false when it is not open. */
+  sendData: [{ participantId: string; unreliable: boolean; message: string | Uint8Array }, boolean];
+  getStats: [Record<string, never>, WorkerStats];
+  /** Closes every connection, releases the binding; the worker exits after answering. */
+  shutdown: [Record<string, never>, void];
+  /** Diagnostics for recovery tests: the worker throws an uncaught exception. */
+  crash: [Record<string, never>, void];
+}
+
+export type WorkerRequestName = keyof WorkerRequests;
+
+export interface WorkerRequestMessage<N extends WorkerRequestName = WorkerRequestName> {
+  kind: 'request';
+  id: number;
+  method: N;
+  params: WorkerRequests[N][0];
+}
+
+export interface WorkerResponseMessage {
+  kind: 'response';
+  id: number;
+  result?: unknown;
+  error?: { message: string; code: WorkerErrorCode };
+}
+
+/** Failures a request can end with, so the control plane can tell the client what went wrong. */
+export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'INTERNAL';
+
+export type WorkerEvent =
+  | { kind: 'event'; type: 'ready'; libraryVersion: string }
+  | { kind: 'event'; type: 'subscriberOffer'; participantId: string; sdp: string; tracks: TrackMid[] }
+  | { kind: 'event'; type: 'localCandidate'; participantId: string; role: ConnectionRole; candidate: string; mid: string }
+  | { kind: 'event'; type: 'connectionState'; participantId: string; role: ConnectionRole; state: string }
+  | { kind: 'event'; type: 'producerClosed'; participantId: string; trackId: string }
+  | { kind: 'event'; type: 'data'; participantId: string; message: string | Uint8Array }
+  | { kind: 'event'; type: 'stats'; stats: WorkerStats };
+
+export type WorkerEventType = WorkerEvent['type'];
+
+export interface WorkerStats {
+  workerId: number;
+  participants: number;
+  producers: number;
+  consumers: number;
+  /** Packets received from publishers and sent to subscribers since the worker started. */
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Event-loop delay of the media thread over the last interval, ms. */
+  eventLoopLagP50Ms: number;
+  eventLoopLagP99Ms: number;
+  eventLoopLagMaxMs: number;
+  /** Share of the last interval the media thread was busy (0 to 1). */
+  eventLoopUtilization: number;
+}
+
+/** Messages the main thread sends to a worker besides requests. */
+export type WorkerControlMessage =
+  | WorkerRequestMessage
+  /** A port to another worker of this node, for the in-process media bus. */
+  | { kind: 'busPeer'; peerWorkerId: number; port: MessagePort };

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs the compiled tests (npm test builds first) inside a network namespace
+# that has only a loopback interface, so no test traffic, media included, can
+# leave 127.0.0.0/8. Needs root (or user namespaces) for `unshare -n`.
+#   sh test/run.sh                 every test: unit and integration in parallel, then browser tests one by one
+#   sh test/run.sh dist/test/unit  only the tests under the given paths
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "${SHOAL_IN_TEST_NETNS:-}" != 1 ]; then
+  if ! command -v unshare >/dev/null 2>&1; then
+    echo "test/run.sh: unshare (util-linux) is needed to keep test traffic on loopback" >&2
+    exit 1
+  fi
+  flags=-n
+  [ "$(id -u)" = 0 ] || flags="-rn"
+  exec unshare $flags sh -c 'ip link set lo up && SHOAL_IN_TEST_NETNS=1 exec sh test/run.sh "$@"' run.sh "$@"
+fi
+
+run() {
+  files=$(find "$@" -name '*.test.js' 2>/dev/null | sort)
+  [ -n "$files" ] || return 0
+  node --test --test-reporter=spec --test-concurrency="$concurrency" $files
+}
+
+if [ $# -gt 0 ]; then
+  concurrency=1 run "$@"
+else
+  concurrency=2 run dist/test/unit dist/test/integration
+  concurrency=1 run dist/test/browser
+fi
