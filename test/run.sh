@@ -17,15 +17,18 @@ if [ "${SHOAL_IN_TEST_NETNS:-}" != 1 ]; then
   exec unshare $flags sh -c 'ip link set lo up && SHOAL_IN_TEST_NETNS=1 exec sh test/run.sh "$@"' run.sh "$@"
 fi
 
+# run CONCURRENCY PATH...: the test files under PATH..., CONCURRENCY files at a time.
 run() {
+  concurrency=$1
+  shift
   files=$(find "$@" -name '*.test.js' 2>/dev/null | sort)
   [ -n "$files" ] || return 0
   node --test --test-reporter=spec --test-concurrency="$concurrency" $files
 }
 
 if [ $# -gt 0 ]; then
-  concurrency=1 run "$@"
+  run 1 "$@"
 else
-  concurrency=2 run dist/test/unit dist/test/integration
-  concurrency=1 run dist/test/browser
+  run 2 dist/test/unit dist/test/integration
+  run 1 dist/test/browser
 fi

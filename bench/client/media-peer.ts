@@ -2,6 +2,7 @@ import nodeDataChannel from 'node-datachannel';
 import type { DataChannel, PeerConnection, Track } from 'node-datachannel';
 import { randomInt } from 'node:crypto';
 import { shoal } from '../../proto/generated/shoal.js';
+import { keepUntilClosed } from '../../media/binding/keep-until-closed.js';
 import { RtpSource } from './rtp-source.js';
 import { SignalingClient, type ServerEvent } from './signaling-client.js';
 
@@ -239,7 +240,7 @@ export class MediaPeer {
   }
 
   private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
-    const published: PublishedTrack = { kind, track, source, rtcp: [] };
+    const published: PublishedTrack = { kind, track: keepUntilClosed(track), source, rtcp: [] };
     track.onMessage((packet) => published.rtcp.push(packet));
     this.published.set(kind, published);
   }
@@ -283,7 +284,7 @@ export class MediaPeer {
       pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid));
       pc.onTrack((track) => this.onTrack(track));
       pc.onDataChannel((channel) => {
-        this.channels.set(channel.getLabel(), channel);
+        this.channels.set(channel.getLabel(), keepUntilClosed(channel));
         channel.onMessage((message) => this.dataReceived.push({ channel: channel.getLabel(), message: message as string | Buffer }));
       });
     }
@@ -297,6 +298,7 @@ export class MediaPeer {
   }
 
   private onTrack(track: Track): void {
+    keepUntilClosed(track);
     const mid = track.mid();
     const trackId = this.midToTrack.get(mid);
     if (!trackId) {

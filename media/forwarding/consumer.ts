@@ -1,4 +1,5 @@
 import type { Track } from 'node-datachannel';
+import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { parseFeedback } from '../rtp/rtcp.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../rtp/rewriter.js';
 import { buildRtxPacket } from '../rtp/rtx.js';
@@ -49,7 +50,7 @@ export class Consumer {
       this.open = true;
       this.source?.requestKeyframe();
     });
-    this.track.onClosed(() => {
+    keepUntilClosed(this.track, () => {
       this.open = false;
     });
     // Always listen: a sendonly track with no callback queues the subscriber's RTCP.

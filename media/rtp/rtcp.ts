@@ -104,7 +104,17 @@ export function buildFir(senderSsrc: number, mediaSsrc: number, seqNr: number): 
 export function buildNack(senderSsrc: number, mediaSsrc: number, seqs: readonly number[]): Buffer {
   const entries: Array<[number, number]> = [];
   const sorted = [...new Set(seqs)].sort((a, b) => a - b);
-  for (const seq of sorted) {
+  // Start after the widest gap (the wrap from the last back to the first counts
+  // too), so a run such as 65534, 65535, 0, 1 stays in order and packs into one entry.
+  let start = 0;
+  let widest = sorted.length > 0 ? sorted[0]! + 0x10000 - sorted[sorted.length - 1]! : 0;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]! - sorted[i - 1]! > widest) {
+      widest = sorted[i]! - sorted[i - 1]!;
+      start = i;
+    }
+  }
+  for (const seq of [...sorted.slice(start), ...sorted.slice(0, start)]) {
     const last = entries[entries.length - 1];
     const diff = last ? (seq - last[0]) & 0xffff : 0;
     if (last && diff >= 1 && diff <= 16) last[1] |= 1 << (diff - 1);

@@ -1,4 +1,5 @@
 import type { DataChannel, PeerConnection, Track } from 'node-datachannel';
+import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Producer } from '../forwarding/producer.js';
 import { SFU_RTCP_SSRC } from '../forwarding/track-source.js';
 import { PublisherBitrateEstimator } from '../rtp/bitrate-estimator.js';
@@ -52,11 +53,11 @@ export class PublisherTransport {
     });
     this.pc.onStateChange((state) => ctx.emit({ type: 'connectionState', participantId, role: 'publisher', state }));
     this.pc.onTrack((track) => {
-      this.incoming.set(track.mid(), track);
+      this.incoming.set(track.mid(), keepUntilClosed(track));
       this.onTrackArrived?.();
     });
     this.pc.onDataChannel((channel) => {
-      this.dataChannels.push(channel);
+      this.dataChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, ctx.emit);
     });
     this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel';
+import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
 import { encodingName } from '../sdp/codecs.js';
 import { SdpError } from '../sdp/sdp.js';
@@ -24,6 +25,8 @@ export class SubscriberTransport {
   private readonly consumers = new Map<string, Consumer>();
   private readonly reliable: DataChannel;
   private readonly unreliable: DataChannel;
+  /** Channels the client opened itself (any label); messages on them are relayed like the room's. */
+  private readonly clientChannels: DataChannel[] = [];
   private readonly payloadTypes = new PayloadTypeAllocator();
   private awaitingAnswer = false;
   private renegotiationNeeded = false;
@@ -50,11 +53,14 @@ export class SubscriberTransport {
       emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
     });
     this.pc.onStateChange((state) => emit({ type: 'connectionState', participantId, role: 'subscriber', state }));
-    this.reliable = this.pc.createDataChannel('reliable');
-    this.unreliable = this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 });
+    this.reliable = keepUntilClosed(this.pc.createDataChannel('reliable'));
+    this.unreliable = keepUntilClosed(this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 }));
     relayIncomingData(this.reliable, participantId, emit);
     relayIncomingData(this.unreliable, participantId, emit);
-    this.pc.onDataChannel((channel) => relayIncomingData(channel, participantId, emit));
+    this.pc.onDataChannel((channel) => {
+      this.clientChannels.push(keepUntilClosed(channel));
+      relayIncomingData(channel, participantId, emit);
+    });
     this.negotiate();
   }
 
@@ -134,6 +140,7 @@ export class SubscriberTransport {
     this.consumers.clear();
     this.reliable.close();
     this.unreliable.close();
+    for (const channel of this.clientChannels) channel.close();
     this.pc.close();
   }
 

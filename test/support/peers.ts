@@ -1,0 +1,49 @@
+import { MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
+import type { ServerEvent } from '../../bench/client/signaling-client.js';
+
+/**
+ * Joins MediaPeers to one SFU and closes them all at the end of a test file
+ * (peers hold UDP sockets and native handles).
+ */
+export class Peers {
+  private readonly all: MediaPeer[] = [];
+
+  constructor(private readonly url: string) {}
+
+  async join(room: string, identity: string, options: Partial<MediaPeerOptions> = {}): Promise<MediaPeer> {
+    const peer = await MediaPeer.join({ url: this.url, room, identity, ...options });
+    this.all.push(peer);
+    return peer;
+  }
+
+  /** Joins and publishes audio+VP8 video, and starts sending media. */
+  async publisher(room: string, identity: string): Promise<{ peer: MediaPeer; trackIds: string[] }> {
+    const peer = await this.join(room, identity);
+    const tracks = await peer.publish({ audio: true, video: 'VP8' });
+    await peer.waitPublisherConnected();
+    peer.startMedia();
+    return { peer, trackIds: tracks.map((t) => t.trackId) };
+  }
+
+  closeAll(): void {
+    for (const peer of this.all.splice(0)) peer.close();
+  }
+}
+
+/** Packet counts of `trackIds` at `peer` now, then after `ms`: for "still flowing" / "stopped" checks. */
+export async function packetsDuring(peer: MediaPeer, trackIds: string[], ms: number): Promise<number> {
+  const count = () => trackIds.reduce((sum, id) => sum + (peer.received.get(id)?.packets ?? 0), 0);
+  const before = count();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return count() - before;
+}
+
+export function errorCode(event: ServerEvent): string | undefined {
+  return event.message === 'error' ? (event.error as { code: string }).code : undefined;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { waitUntil };
