@@ -31,7 +31,9 @@ export async function freeUdpPorts(count: number): Promise<number> {
 }
 
 /** An in-process Shoal node on loopback: HTTP on a free port, media bound to 127.0.0.1. */
-export async function startSfu(overrides: Partial<NodeConfig> = {}): Promise<TestSfu> {
+export type SfuOverrides = Partial<Omit<NodeConfig, 'media'>> & { media?: Partial<NodeConfig['media']> };
+
+export async function startSfu(overrides: SfuOverrides = {}): Promise<TestSfu> {
   const workers = overrides.workers ?? 1;
   const config: NodeConfig = {
     ...DEFAULT_CONFIG,
