@@ -81,6 +81,20 @@ export function parseFeedback(buf: Uint8Array): RtcpFeedback {
   return feedback;
 }
 
+/**
+ * Receiver Report (RFC 3550 6.4.2) with an empty report block per SSRC.
+ * Feedback such as a FIR names no media SSRC in its header; compounded after an
+ * RR (as RFC 3550 requires without reduced-size RTCP) it still reaches the
+ * track the report blocks name.
+ */
+export function buildReceiverReport(senderSsrc: number, reportedSsrcs: readonly number[]): Buffer {
+  const b = Buffer.alloc(8 + 24 * reportedSsrcs.length);
+  writeHeader(b, reportedSsrcs.length, RTCP_RR);
+  writeU32(b, 4, senderSsrc);
+  reportedSsrcs.forEach((s, i) => writeU32(b, 8 + 24 * i, s));
+  return b;
+}
+
 /** Picture Loss Indication (RFC 4585 6.3.1). */
 export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
   const b = Buffer.alloc(12);

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
+import { SignalingClient } from '../../bench/client/signaling-client.js';
+import { shoal } from '../../proto/generated/shoal.js';
+import { errorCode, Peers, sleep, waitUntil } from '../support/peers.js';
+import { startSfu, type TestSfu } from '../support/sfu.js';
+
+const { DataMessage } = shoal.signaling.v1;
+
+let sfu: TestSfu;
+let peers: Peers;
+const sockets: SignalingClient[] = [];
+before(async () => {
+  sfu = await startSfu();
+  peers = new Peers(sfu.url);
+});
+afterEach(() => {
+  peers.closeAll();
+  for (const socket of sockets.splice(0)) socket.close();
+});
+after(async () => {
+  await sfu.stop();
+  nodeDataChannel.cleanup();
+});
+
+/** A client that joins over WebSocket and never answers the subscriber offer: no data channel. */
+async function webSocketOnly(room: string, identity: string): Promise<SignalingClient> {
+  const client = await SignalingClient.connect(sfu.url, 'json');
+  sockets.push(client);
+  const reply = await client.request({ join: { room, identity } });
+  assert.equal(reply.message, 'joined');
+  return client;
+}
+
+function decodeText(message: string | Buffer): { text?: string; fromIdentity?: string; binary?: string } {
+  return typeof message === 'string' ? JSON.parse(message) : DataMessage.toObject(DataMessage.decode(message), { bytes: String });
+}
+
+describe('data', { timeout: 60_000 }, () => {
+  test('reliable data channel messages reach the rest of the room only', async () => {
+    const [alice, bob, carol] = await Promise.all([peers.join('data-1', 'alice'), peers.join('data-1', 'bob'), peers.join('data-1', 'carol')]);
+    const outsider = await peers.join('data-1x', 'dave');
+    await Promise.all([alice, bob, carol, outsider].map((p) => p.waitForChannels()));
+    for (let i = 0; i < 20; i++) assert.ok(alice.sendOnChannel('reliable', JSON.stringify({ text: `hello ${i}` })));
+    for (const peer of [bob, carol]) {
+      await waitUntil(() => peer.dataReceived.length === 20, 5000, `20 messages at ${peer.options.identity}`);
+      const got = peer.dataReceived.map((d) => ({ channel: d.channel, ...decodeText(d.message) }));
+      assert.deepEqual(got.map((m) => m.text), Array.from({ length: 20 }, (_, i) => `hello ${i}`), 'in order');
+      assert.ok(got.every((m) => m.channel === 'reliable' && m.fromIdentity === 'alice'));
+    }
+    await sleep(200);
+    assert.equal(alice.dataReceived.length, 0, 'not echoed to the sender');
+    assert.equal(outsider.dataReceived.length, 0, 'not seen in another room');
+  });
+
+  test('unreliable messages (protobuf) travel on the unreliable channel', async () => {
+    const [alice, bob] = await Promise.all([peers.join('data-2', 'alice'), peers.join('data-2', 'bob')]);
+    await Promise.all([alice, bob].map((p) => p.waitForChannels()));
+    const payload = Buffer.from([0, 1, 2, 250, 255]);
+    const encoded = Buffer.from(DataMessage.encode({ binary: payload, unreliable: true }).finish());
+    assert.ok(alice.sendOnChannel('unreliable', encoded));
+    await waitUntil(() => bob.dataReceived.length === 1, 5000, 'the message');
+    const [{ channel, message }] = bob.dataReceived as [{ channel: string; message: Buffer }];
+    assert.equal(channel, 'unreliable');
+    assert.ok(Buffer.isBuffer(message), 'binary in, binary out (bob speaks protobuf)');
+    const decoded = DataMessage.decode(message);
+    assert.deepEqual(Buffer.from(decoded.binary ?? []), payload);
+    assert.equal(decoded.fromIdentity, 'alice');
+    assert.equal(decoded.fromParticipantId, alice.participantId);
+  });
+
+  test('messages addressed to identities reach only those; an unknown identity is an error', async () => {
+    const [alice, bob, carol] = await Promise.all([peers.join('data-3', 'alice'), peers.join('data-3', 'bob'), peers.join('data-3', 'carol')]);
+    await Promise.all([alice, bob, carol].map((p) => p.waitForChannels()));
+    alice.signaling.send({ data: { text: 'for carol', toIdentities: ['carol'] } });
+    await waitUntil(() => carol.dataReceived.length === 1, 5000, 'carol\'s message');
+    await sleep(200);
+    assert.equal(bob.dataReceived.length, 0);
+    const reply = await alice.signaling.request({ data: { text: 'x', toIdentities: ['nobody'] } });
+    assert.equal(errorCode(reply), 'UNKNOWN_PARTICIPANT');
+  });
+
+  test('the WebSocket data message is the fallback for clients without a data channel', async () => {
+    const bob = await peers.join('data-4', 'bob');
+    await bob.waitForChannels();
+    const legacy = await webSocketOnly('data-4', 'legacy');
+    legacy.send({ data: { text: 'over the socket' } });
+    await waitUntil(() => bob.dataReceived.length === 1, 5000, 'bob gets it on his channel');
+    assert.equal(decodeText(bob.dataReceived[0]!.message).text, 'over the socket');
+    assert.ok(bob.sendOnChannel('reliable', JSON.stringify({ text: 'back to you' })));
+    const got = await legacy.waitFor((e) => e.message === 'data');
+    const data = got.data as { text: string; fromIdentity: string };
+    assert.equal(data.text, 'back to you');
+    assert.equal(data.fromIdentity, 'bob');
+  });
+
+  test('a malformed data channel message gets an error and changes nothing else', async () => {
+    const [alice, bob] = await Promise.all([peers.join('data-5', 'alice'), peers.join('data-5', 'bob')]);
+    await Promise.all([alice, bob].map((p) => p.waitForChannels()));
+    alice.sendOnChannel('reliable', '{not json');
+    const error = await alice.signaling.waitFor((e) => e.message === 'error');
+    assert.equal(errorCode(error), 'MALFORMED_MESSAGE');
+    assert.ok(alice.sendOnChannel('reliable', JSON.stringify({ text: 'still fine' })));
+    await waitUntil(() => bob.dataReceived.length === 1, 5000, 'the next message');
+  });
+});
