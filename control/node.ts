@@ -67,6 +67,7 @@ export class ShoalNode {
       rooms: this.rooms.roomCount,
       participants: this.rooms.participantCount,
       workers: this.pool.workers.map((w) => ({ id: w.id, alive: w.alive, ...w.stats })),
+      roomList: this.rooms.dump(),
     };
   }
 

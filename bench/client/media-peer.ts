@@ -103,6 +103,8 @@ export class MediaPeer {
   readonly dataReceived: Array<{ channel: string; message: string | Buffer }> = [];
   private pendingCandidates = { publisher: [] as Array<[string, string]>, subscriber: [] as Array<[string, string]> };
   private mediaTimer: NodeJS.Timeout | undefined;
+  /** Local failures (a candidate libdatachannel refused), kept for inspection. */
+  readonly errors: Error[] = [];
   private readonly pendingTracks = new Map<string, Track>();
 
   private constructor(
@@ -229,6 +231,11 @@ export class MediaPeer {
 
   /** Closes everything this peer holds (connections, tracks, socket). */
   close(): void {
+    this.dropConnections();
+    this.signaling.close();
+  }
+
+  private dropConnections(): void {
     this.stopMedia();
     for (const t of this.published.values()) t.track.close();
     for (const t of this.received.values()) t.track.close();
@@ -236,7 +243,13 @@ export class MediaPeer {
     for (const channel of this.channels.values()) channel.close();
     this.publisher?.close();
     this.subscriber?.close();
-    this.signaling.close();
+    this.published.clear();
+    this.received.clear();
+    this.pendingTracks.clear();
+    this.channels.clear();
+    this.publisher = undefined;
+    this.subscriber = undefined;
+    this.pendingCandidates = { publisher: [], subscriber: [] };
   }
 
   private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
@@ -254,6 +267,12 @@ export class MediaPeer {
   }
 
   private onSignal(event: ServerEvent): void {
+    const code = event.message === 'error' ? (event.error as { code: string }).code : undefined;
+    if (code === 'WORKER_FAILED' || code === 'REPLACED' || code === 'SHUTTING_DOWN') {
+      // The server dropped this participant: its connections are dead; a new join starts afresh.
+      this.dropConnections();
+      return;
+    }
     if (event.message === 'subscriberOffer') this.onSubscriberOffer(event);
     if (event.message === 'trickle') {
       const { target, candidate, sdpMid } = event.trickle as { target: string; candidate: string; sdpMid: string };
@@ -266,8 +285,15 @@ export class MediaPeer {
   private flushCandidates(role: 'publisher' | 'subscriber'): void {
     const pc = role === 'publisher' ? this.publisher : this.subscriber;
     if (!pc || !pc.remoteDescription()) return;
-    for (const [candidate, mid] of this.pendingCandidates[role]) pc.addRemoteCandidate(candidate, mid);
+    const pending = this.pendingCandidates[role];
     this.pendingCandidates[role] = [];
+    for (const [candidate, mid] of pending) {
+      try {
+        pc.addRemoteCandidate(candidate, mid);
+      } catch (error) {
+        this.errors.push(error as Error);
+      }
+    }
   }
 
   private onSubscriberOffer(event: ServerEvent): void {

@@ -20,7 +20,7 @@ export function chooseWorker(
 ): number | undefined {
   const alive = workers.filter((w) => w.alive);
   if (alive.length === 0) return undefined;
-  // The worker holding most of the room, if it still has room for one more.
+  // Among the workers still under capacity for this room, the one holding most of it.
   let home: WorkerLoad | undefined;
   for (const w of alive) {
     const count = roomCounts.get(w.workerId) ?? 0;

@@ -25,6 +25,11 @@ export interface JoinRequest {
   mustExist: boolean;
 }
 
+export interface RoomDump {
+  name: string;
+  participants: Array<{ participantId: string; identity: string; workerId: number; published: string[]; subscribed: number }>;
+}
+
 /** Removal of a participant the client did not ask for (replaced, worker failed, node draining). */
 export interface Removal {
   code: ErrorCode;
@@ -65,6 +70,20 @@ export class RoomService {
 
   get participantCount(): number {
     return this.participants.size;
+  }
+
+  /** Every room with its participants, where they are and what they publish (for /stats and tests). */
+  dump(): RoomDump[] {
+    return [...this.rooms.values()].map((room) => ({
+      name: room.name,
+      participants: [...room.participants.values()].map((p) => ({
+        participantId: p.id,
+        identity: p.identity,
+        workerId: p.worker.id,
+        published: [...p.published.keys()],
+        subscribed: p.subscribed.size,
+      })),
+    }));
   }
 
   async join(sink: SessionSink, request: JoinRequest, joinedRequestId: number): Promise<Participant> {

@@ -98,7 +98,8 @@ function normalizeJson(type: Type, value: unknown, path: string, envelope: boole
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     const name = camelCase(key);
-    const field = type.fields[name];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype members.
+    const field = Object.hasOwn(type.fields, name) ? type.fields[name] : undefined;
     const where = path ? `${path}.${key}` : key;
     if (!field) {
       if (envelope) throw new ProtocolError(ErrorCode.UNKNOWN_MESSAGE, `unknown message type "${key}"`);
@@ -113,6 +114,11 @@ function normalizeJson(type: Type, value: unknown, path: string, envelope: boole
       out[name] = normalizeValue(field.type, field.resolvedType, item, where);
     }
   }
+  // proto3 JSON: at most one member of a oneof (one message type per frame, one payload).
+  for (const oneof of type.oneofsArray) {
+    const present = oneof.oneof.filter((member) => out[member] !== undefined);
+    if (present.length > 1) throw malformed(`${path || 'message'} carries both "${present[0]}" and "${present[1]}"; send one`);
+  }
   return out;
 }
 
@@ -126,7 +132,7 @@ const INTEGER_RANGES: Record<string, [number, number]> = {
 function normalizeValue(typeName: string, resolved: Type | Enum | null, value: unknown, where: string): unknown {
   if (resolved && 'fields' in resolved) return normalizeJson(resolved, value, where, false);
   if (resolved) {
-    const known = typeof value === 'string' ? value in resolved.values : Number.isInteger(value) && Object.values(resolved.values).includes(value as number);
+    const known = typeof value === 'string' ? Object.hasOwn(resolved.values, value) : Number.isInteger(value) && Object.values(resolved.values).includes(value as number);
     if (!known) throw malformed(`${where} must be one of ${Object.keys(resolved.values).join(', ')}`);
     return value;
   }

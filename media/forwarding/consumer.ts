@@ -98,7 +98,8 @@ export class Consumer {
       const packet = sourceSeq === undefined ? undefined : history.get(sourceSeq);
       if (!packet) continue;
       readSourceHeader(packet, header);
-      if (this.rewriter.rewrite(packet, header, performance.now())) {
+      // The history holds packets by sequence number only: skip one of an earlier source.
+      if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, performance.now())) {
         const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
         this.track.sendMessageBinary(out);
         this.retransmissions++;

@@ -25,9 +25,13 @@ export interface SourceHeader {
  * subscriber's sequence numbers and timestamps carry on where they were, so
  * its decoder and SRTP context see one continuous stream.
  */
+/** How long packets of a replaced source count as stragglers (dropped) rather than a new switch. */
+const STRAGGLER_WINDOW_MS = 2000;
+
 export class RtpRewriter {
-  private sourceSsrc: number | undefined;
-  private previousSourceSsrc: number | undefined;
+  private source: number | undefined;
+  /** Replaced sources → when they were replaced. */
+  private readonly retired = new Map<number, number>();
   private seqOffset = 0;
   private tsOffset = 0;
   private lastSeq = 0;
@@ -54,8 +58,9 @@ export class RtpRewriter {
    * was already replaced.
    */
   rewrite(packet: Uint8Array, source: SourceHeader, nowMs: number): boolean {
-    if (source.ssrc !== this.sourceSsrc) {
-      if (source.ssrc === this.previousSourceSsrc) return false;
+    if (source.ssrc !== this.source) {
+      const retiredAt = this.retired.get(source.ssrc);
+      if (retiredAt !== undefined && nowMs - retiredAt < STRAGGLER_WINDOW_MS) return false;
       this.switchSource(source.ssrc, source.seq, source.ts, nowMs);
     }
     const seq = (source.seq + this.seqOffset) & 0xffff;
@@ -74,7 +79,12 @@ export class RtpRewriter {
 
   /** The source's sequence number for one this rewriter sent, or undefined before any packet. */
   sourceSequenceNumber(outSeq: number): number | undefined {
-    return this.sourceSsrc === undefined ? undefined : (outSeq - this.seqOffset) & 0xffff;
+    return this.source === undefined ? undefined : (outSeq - this.seqOffset) & 0xffff;
+  }
+
+  /** The SSRC of the source being forwarded now. */
+  get sourceSsrc(): number | undefined {
+    return this.source;
   }
 
   /** The last sequence number sent (for tests and stats). */
@@ -88,8 +98,10 @@ export class RtpRewriter {
     const elapsedTicks = this.started ? Math.max(1, Math.round(((nowMs - this.lastAtMs) * this.clockRate) / 1000)) : 0;
     this.seqOffset = (this.lastSeq + 1 - inSeq) & 0xffff;
     this.tsOffset = (this.lastTs + elapsedTicks - inTs) >>> 0;
-    this.previousSourceSsrc = this.sourceSsrc;
-    this.sourceSsrc = inSsrc;
+    if (this.source !== undefined) this.retired.set(this.source, nowMs);
+    this.retired.delete(inSsrc);
+    for (const [ssrc, at] of this.retired) if (nowMs - at >= STRAGGLER_WINDOW_MS) this.retired.delete(ssrc);
+    this.source = inSsrc;
     this.started = true;
   }
 }

@@ -152,7 +152,8 @@ export function buildRemb(senderSsrc: number, bitrate: number, ssrcs: readonly n
   writeU32(b, 4, senderSsrc);
   b.write('REMB', 12, 'ascii');
   let exp = 0;
-  let mantissa = Math.max(0, Math.floor(bitrate));
+  // The field holds at most 2^18-1 × 2^63; anything not finite is sent as that.
+  let mantissa = Number.isFinite(bitrate) ? Math.max(0, Math.floor(bitrate)) : 0x3ffff * 2 ** 63;
   while (mantissa >= 1 << 18) {
     mantissa = Math.floor(mantissa / 2);
     exp++;

@@ -7,7 +7,8 @@ const MAX_CANDIDATE_LENGTH = 1024;
 
 /** Strips an "a=" prefix and checks the shape; returns the candidate or throws. */
 export function normalizeCandidate(candidate: string): string {
-  const value = candidate.startsWith('a=') ? candidate.slice(2) : candidate;
+  const trimmed = candidate.trim();
+  const value = trimmed.startsWith('a=') ? trimmed.slice(2) : trimmed;
   if (value.length > MAX_CANDIDATE_LENGTH) throw new Error('candidate too long');
   const fields = value.split(' ');
   if (!value.startsWith('candidate:') || fields.length < 8 || fields[6] !== 'typ') {

@@ -27,7 +27,9 @@ export class PayloadTypeAllocator {
   private allocate(key: string, preferred: number): number {
     const known = this.byKey.get(key);
     if (known !== undefined) return known;
-    let pt = this.used.has(preferred) || preferred < 0 || preferred > 127 ? undefined : preferred;
+    // 64-95 would collide with RTCP packet types on a muxed port (RFC 5761 section 4).
+    const usable = preferred >= 0 && preferred <= 127 && !(preferred >= 64 && preferred <= 95);
+    let pt = usable && !this.used.has(preferred) ? preferred : undefined;
     for (const [low, high] of DYNAMIC_RANGES) {
       for (let candidate = low; pt === undefined && candidate <= high; candidate++) {
         if (!this.used.has(candidate)) pt = candidate;

@@ -8,6 +8,7 @@ import { preparePublisherOffer } from '../sdp/publisher-offer.js';
 import { SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { relayIncomingData } from './data-channels.js';
+import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
 
 const REMB_INTERVAL_MS = 250;
@@ -20,6 +21,7 @@ const NEGOTIATION_TIMEOUT_MS = 5000;
  */
 export class PublisherTransport {
   private readonly pc: PeerConnection;
+  private readonly candidates: RemoteCandidates;
   private readonly producers = new Map<string, Producer>();
   /** Tracks libdatachannel created for the client's m-lines, by mid, not yet producing. */
   private readonly incoming = new Map<string, Track>();
@@ -39,6 +41,7 @@ export class PublisherTransport {
     const { settings } = ctx;
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
     this.pc = new ctx.binding.PeerConnection(`pub-${participantId}`, rtcConfig(settings));
+    this.candidates = new RemoteCandidates(this.pc);
     this.pc.onLocalDescription((sdp, type) => {
       if (type === 'answer') this.onAnswer?.(sdp);
     });
@@ -81,6 +84,7 @@ export class PublisherTransport {
       this.onAnswer = undefined;
       throw new SdpError(`offer rejected: ${(error as Error).message}`);
     }
+    this.candidates.flush();
     const answerSdp = await answer;
     const wanted = offer.tracks.filter((t) => !this.producers.has(t.mid));
     await this.waitFor<void>((resolve) => {
@@ -117,7 +121,7 @@ export class PublisherTransport {
   }
 
   addRemoteCandidate(candidate: string, mid: string): void {
-    this.pc.addRemoteCandidate(candidate, mid);
+    this.candidates.add(candidate, mid);
   }
 
   get producerCount(): number {

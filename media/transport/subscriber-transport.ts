@@ -7,6 +7,7 @@ import { SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { PayloadTypeAllocator } from './payload-types.js';
+import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
 
 export class InvalidStateError extends Error {
@@ -22,6 +23,7 @@ export class InvalidStateError extends Error {
  */
 export class SubscriberTransport {
   private readonly pc: PeerConnection;
+  private readonly candidates: RemoteCandidates;
   private readonly consumers = new Map<string, Consumer>();
   private readonly reliable: DataChannel;
   private readonly unreliable: DataChannel;
@@ -45,6 +47,7 @@ export class SubscriberTransport {
       forceMediaTransport: true,
       disableAutoNegotiation: true,
     });
+    this.candidates = new RemoteCandidates(this.pc);
     this.pc.onLocalDescription((sdp, type) => {
       if (type !== 'offer' || this.closed) return;
       emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks });
@@ -121,12 +124,13 @@ export class SubscriberTransport {
     } catch (error) {
       throw new SdpError(`answer rejected: ${(error as Error).message}`);
     }
+    this.candidates.flush();
     this.awaitingAnswer = false;
     if (this.renegotiationNeeded) this.negotiate();
   }
 
   addRemoteCandidate(candidate: string, mid: string): void {
-    this.pc.addRemoteCandidate(candidate, mid);
+    this.candidates.add(candidate, mid);
   }
 
   sendData(unreliable: boolean, message: string | Uint8Array): boolean {

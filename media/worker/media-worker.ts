@@ -64,10 +64,8 @@ export class MediaWorker {
       log.debug('participant media created');
     },
     publish: async ({ participantId, sdp }) => {
-      const participant = this.participant(participantId);
-      participant.publisher ??= new PublisherTransport({ ...this.ctx, log: participant.log }, participantId);
       try {
-        return await participant.publisher.applyOffer(sdp);
+        return await this.publisherOf(participantId).applyOffer(sdp);
       } catch (error) {
         if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
         throw error;
@@ -83,9 +81,7 @@ export class MediaWorker {
       }
     },
     addCandidate: ({ participantId, role, candidate, mid }) => {
-      const participant = this.participant(participantId);
-      const transport = role === 'publisher' ? participant.publisher : participant.subscriber;
-      if (!transport) throw new WorkerRequestError('INVALID_STATE', 'no publisher connection: send an offer first');
+      const transport = role === 'publisher' ? this.publisherOf(participantId) : this.participant(participantId).subscriber;
       try {
         transport.addRemoteCandidate(normalizeCandidate(candidate), mid);
       } catch (error) {
@@ -151,6 +147,13 @@ export class MediaWorker {
     };
     this.loopDelay.reset();
     return stats;
+  }
+
+  /** The participant's publisher connection, created with its first offer or candidate. */
+  private publisherOf(participantId: string): PublisherTransport {
+    const participant = this.participant(participantId);
+    participant.publisher ??= new PublisherTransport({ ...this.ctx, log: participant.log }, participantId);
+    return participant.publisher;
   }
 
   private participant(participantId: string): ParticipantMedia {
