@@ -3,10 +3,15 @@
 import { Builtins, Cli } from 'clipanion';
 import { ServeCommand } from './serve-command.js';
 
-const cli = new Cli({ binaryLabel: 'Shoal SFU', binaryName: 'shoal', binaryVersion: '0.1.0' });
+const cli = new Cli({
+  binaryLabel: 'Shoal SFU',
+  binaryName: 'shoal',
+  binaryVersion: '0.1.0',
+  enableColors: Boolean(process.stdout.isTTY),
+});
 cli.register(ServeCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
 
-const code = await cli.run(process.argv.slice(2));
-process.exitCode = code;
+// Exit explicitly: idle HTTP keep-alive connections must not hold a drained node open.
+process.exit(await cli.run(process.argv.slice(2)));

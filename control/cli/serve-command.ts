@@ -27,19 +27,19 @@ export class ServeCommand extends Command {
     ],
   });
 
-  host = Option.String('--host', DEFAULT_CONFIG.host, { env: 'SHOAL_HOST', description: 'Address the HTTP/WebSocket listener binds to (env SHOAL_HOST)' });
-  port = Option.String('--port', String(DEFAULT_CONFIG.port), { env: 'SHOAL_PORT', validator: integer, description: 'HTTP/WebSocket port; 0 picks a free one (env SHOAL_PORT)' });
-  rtcBind = Option.String('--rtc-bind', DEFAULT_CONFIG.media.bindAddress, { env: 'SHOAL_RTC_BIND', description: 'Address the media UDP sockets bind to (env SHOAL_RTC_BIND)' });
-  udpPort = Option.String('--udp-port', String(DEFAULT_CONFIG.udpPort), { env: 'SHOAL_UDP_PORT', validator: integer, description: 'UDP port of worker 0, worker i uses this + i, one port for all its peers (env SHOAL_UDP_PORT)' });
+  host = Option.String('--host', DEFAULT_CONFIG.host, { env: 'SHOAL_HOST', description: `Address the HTTP/WebSocket listener binds to; default ${DEFAULT_CONFIG.host} (env SHOAL_HOST)` });
+  port = Option.String('--port', String(DEFAULT_CONFIG.port), { env: 'SHOAL_PORT', validator: integer, description: `HTTP/WebSocket port, 0 picks a free one; default ${DEFAULT_CONFIG.port} (env SHOAL_PORT)` });
+  rtcBind = Option.String('--rtc-bind', DEFAULT_CONFIG.media.bindAddress, { env: 'SHOAL_RTC_BIND', description: `Address the media UDP sockets bind to; default ${DEFAULT_CONFIG.media.bindAddress} (env SHOAL_RTC_BIND)` });
+  udpPort = Option.String('--udp-port', String(DEFAULT_CONFIG.udpPort), { env: 'SHOAL_UDP_PORT', validator: integer, description: `UDP port of worker 0; worker i uses this + i for all its peers; default ${DEFAULT_CONFIG.udpPort} (env SHOAL_UDP_PORT)` });
   udpPortRange = Option.String('--udp-port-range', { env: 'SHOAL_UDP_PORT_RANGE', description: 'UDP port range BEGIN-END shared out between workers instead of one muxed port each (env SHOAL_UDP_PORT_RANGE)' });
   announcedIp = Option.String('--announced-ip', { env: 'SHOAL_ANNOUNCED_IP', description: 'Public IP to put in ICE candidates, for a node behind 1:1 NAT (env SHOAL_ANNOUNCED_IP)' });
   workers = Option.String('--workers', String(DEFAULT_CONFIG.workers), { env: 'SHOAL_WORKERS', validator: integer, description: 'Number of media worker threads; default: number of cores (env SHOAL_WORKERS)' });
-  roomWorkerCapacity = Option.String('--room-worker-capacity', String(DEFAULT_CONFIG.roomWorkerCapacity), { env: 'SHOAL_ROOM_WORKER_CAPACITY', validator: integer, description: 'Participants of one room a worker takes before the room spreads to another (env SHOAL_ROOM_WORKER_CAPACITY)' });
-  maxBitrate = Option.String('--max-publisher-bitrate', String(DEFAULT_CONFIG.media.maxPublisherBitrate), { env: 'SHOAL_MAX_PUBLISHER_BITRATE', validator: integer, description: 'Highest bitrate advertised to publishers (REMB), bit/s (env SHOAL_MAX_PUBLISHER_BITRATE)' });
-  maxMessageBytes = Option.String('--max-message-size', String(DEFAULT_CONFIG.maxMessageBytes), { env: 'SHOAL_MAX_MESSAGE_SIZE', validator: integer, description: 'Largest signaling frame or data message accepted, bytes (env SHOAL_MAX_MESSAGE_SIZE)' });
-  drainTimeout = Option.String('--drain-timeout', String(DEFAULT_CONFIG.drainTimeoutMs), { env: 'SHOAL_DRAIN_TIMEOUT', validator: integer, description: 'Longest a drain may take before the node exits anyway (exit code 1), ms (env SHOAL_DRAIN_TIMEOUT)' });
+  roomWorkerCapacity = Option.String('--room-worker-capacity', String(DEFAULT_CONFIG.roomWorkerCapacity), { env: 'SHOAL_ROOM_WORKER_CAPACITY', validator: integer, description: `Participants of one room a worker takes before the room spreads; default ${DEFAULT_CONFIG.roomWorkerCapacity} (env SHOAL_ROOM_WORKER_CAPACITY)` });
+  maxBitrate = Option.String('--max-publisher-bitrate', String(DEFAULT_CONFIG.media.maxPublisherBitrate), { env: 'SHOAL_MAX_PUBLISHER_BITRATE', validator: integer, description: `Highest bitrate advertised to publishers (REMB), bit/s; default ${DEFAULT_CONFIG.media.maxPublisherBitrate} (env SHOAL_MAX_PUBLISHER_BITRATE)` });
+  maxMessageBytes = Option.String('--max-message-size', String(DEFAULT_CONFIG.maxMessageBytes), { env: 'SHOAL_MAX_MESSAGE_SIZE', validator: integer, description: `Largest signaling frame or data message accepted, bytes; default ${DEFAULT_CONFIG.maxMessageBytes} (env SHOAL_MAX_MESSAGE_SIZE)` });
+  drainTimeout = Option.String('--drain-timeout', String(DEFAULT_CONFIG.drainTimeoutMs), { env: 'SHOAL_DRAIN_TIMEOUT', validator: integer, description: `Longest a drain may take before the node exits anyway (exit code 1), ms; default ${DEFAULT_CONFIG.drainTimeoutMs} (env SHOAL_DRAIN_TIMEOUT)` });
   natsUrl = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'NATS URL for clustering; reserved: accepted, the node runs standalone (env SHOAL_NATS_URL)' });
-  logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: 'fatal, error, warn, info, debug, trace or silent (env SHOAL_LOG_LEVEL)' });
+  logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: `Log level: fatal, error, warn, info, debug, trace or silent; default ${DEFAULT_CONFIG.logLevel} (env SHOAL_LOG_LEVEL)` });
 
   async execute(): Promise<number> {
     const log = createLogger(this.logLevel);

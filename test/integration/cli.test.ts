@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, test } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
+import { errorCode, Peers, waitUntil } from '../support/peers.js';
+import { freeUdpPorts } from '../support/sfu.js';
+
+const CLI = 'dist/control/cli/main.js';
+
+after(() => nodeDataChannel.cleanup());
+
+/** Every `shoal serve` option with the environment variable that stands in for it. */
+const OPTIONS: Array<[string, string]> = [
+  ['--host', 'SHOAL_HOST'],
+  ['--port', 'SHOAL_PORT'],
+  ['--rtc-bind', 'SHOAL_RTC_BIND'],
+  ['--udp-port', 'SHOAL_UDP_PORT'],
+  ['--udp-port-range', 'SHOAL_UDP_PORT_RANGE'],
+  ['--announced-ip', 'SHOAL_ANNOUNCED_IP'],
+  ['--workers', 'SHOAL_WORKERS'],
+  ['--room-worker-capacity', 'SHOAL_ROOM_WORKER_CAPACITY'],
+  ['--max-publisher-bitrate', 'SHOAL_MAX_PUBLISHER_BITRATE'],
+  ['--max-message-size', 'SHOAL_MAX_MESSAGE_SIZE'],
+  ['--drain-timeout', 'SHOAL_DRAIN_TIMEOUT'],
+  ['--nats', 'SHOAL_NATS_URL'],
+  ['--log-level', 'SHOAL_LOG_LEVEL'],
+];
+
+interface Served {
+  child: ChildProcess;
+  port: number;
+  /** Every log line so far, parsed. */
+  logs: Array<Record<string, unknown>>;
+}
+
+/** Starts `shoal serve` as its own process and waits for its "listening" log line. */
+async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) logs.push(JSON.parse(line));
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await waitUntil(() => logs.some((l) => l.msg === 'shoal node listening') || child.exitCode !== null, 15_000, 'the node to listen');
+  const listening = logs.find((l) => l.msg === 'shoal node listening');
+  assert.ok(listening, `node did not start: ${stderr} ${JSON.stringify(logs)}`);
+  return { child, port: listening.port as number, logs };
+}
+
+async function loopbackEnv(): Promise<Record<string, string>> {
+  return {
+    SHOAL_HOST: '127.0.0.1',
+    SHOAL_PORT: '0',
+    SHOAL_RTC_BIND: '127.0.0.1',
+    SHOAL_UDP_PORT: String(await freeUdpPorts(2)),
+    SHOAL_WORKERS: '2',
+    SHOAL_DRAIN_TIMEOUT: '5000',
+    SHOAL_LOG_LEVEL: 'info',
+  };
+}
+
+describe('shoal serve', { timeout: 60_000 }, () => {
+  test('--help lists every option with its environment variable', () => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    for (const [flag, env] of OPTIONS) {
+      const line = result.stdout.split('\n').find((l) => l.trim().startsWith(flag));
+      assert.ok(line, `--help has a line for ${flag}`);
+      assert.ok(result.stdout.includes(`env ${env}`), `--help names ${env} for ${flag}`);
+    }
+  });
+
+  test('a bad option value is refused with a message', () => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--workers', 'many'], { encoding: 'utf8' });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stdout + result.stderr, /workers/);
+  });
+
+  test('options come from the environment; a flag wins over its variable', async () => {
+    const env = await loopbackEnv();
+    const fromEnv = await serve(env);
+    const stats = (await (await fetch(`http://127.0.0.1:${fromEnv.port}/stats`)).json()) as { workers: unknown[] };
+    assert.equal(stats.workers.length, 2);
+    fromEnv.child.kill('SIGTERM');
+    await once(fromEnv.child, 'exit');
+
+    const withFlag = await serve(await loopbackEnv(), ['--workers', '1']);
+    const flagStats = (await (await fetch(`http://127.0.0.1:${withFlag.port}/stats`)).json()) as { workers: unknown[] };
+    assert.equal(flagStats.workers.length, 1);
+    withFlag.child.kill('SIGTERM');
+    await once(withFlag.child, 'exit');
+  });
+
+  test('SIGTERM drains: clients are told, workers release the binding, exit 0 in bounded time', async () => {
+    const node = await serve(await loopbackEnv());
+    const peers = new Peers(`ws://127.0.0.1:${node.port}/ws`);
+    try {
+      const { trackIds } = await peers.publisher('drain', 'alice');
+      const bob = await peers.join('drain', 'bob');
+      for (const id of trackIds) await bob.waitForPackets(id, 10);
+
+      // Logs are pino JSON lines with room, participant and worker bindings.
+      const joinedLine = node.logs.find((l) => l.msg === 'participant joined');
+      assert.ok(joinedLine, 'a "participant joined" log line');
+      for (const key of ['room', 'participant', 'worker']) assert.ok(key in joinedLine, `log line has "${key}"`);
+
+      const told = bob.signaling.waitFor((e) => e.message === 'error', 10_000);
+      const started = Date.now();
+      node.child.kill('SIGTERM');
+      const [code] = (await once(node.child, 'exit')) as [number];
+      const took = Date.now() - started;
+      assert.equal(code, 0);
+      assert.ok(took < 5000, `drained in ${took} ms`);
+      assert.equal(errorCode(await told), 'SHUTTING_DOWN');
+      assert.ok(node.logs.some((l) => l.msg === 'drained'));
+    } finally {
+      peers.closeAll();
+      node.child.kill('SIGKILL');
+    }
+  });
+});
