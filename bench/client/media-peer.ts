@@ -26,6 +26,8 @@ export interface MediaPeerOptions {
   /** Address the peer's UDP sockets bind to; 127.0.0.1 keeps test traffic on loopback. */
   bindAddress?: string;
   mustExist?: boolean;
+  /** Rewrites each subscriber answer before it is sent (for tests of bad answers). */
+  transformAnswer?: (sdp: string) => string;
 }
 
 export interface PublishOptions {
@@ -305,7 +307,7 @@ export class MediaPeer {
       const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
       this.subscriber = pc;
       pc.onLocalDescription((sdp, type) => {
-        if (type === 'answer') this.signaling.send({ subscriberAnswer: { sdp } });
+        if (type === 'answer') this.signaling.send({ subscriberAnswer: { sdp: this.options.transformAnswer?.(sdp) ?? sdp } });
       });
       pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid));
       pc.onTrack((track) => this.onTrack(track));

@@ -3,7 +3,7 @@ import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
 import { encodingName } from '../sdp/codecs.js';
-import { SdpError } from '../sdp/sdp.js';
+import { sdpFingerprint, SdpError, type Fingerprint } from '../sdp/sdp.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { PayloadTypeAllocator } from './payload-types.js';
@@ -31,6 +31,8 @@ export class SubscriberTransport {
   private readonly clientChannels: DataChannel[] = [];
   private readonly payloadTypes = new PayloadTypeAllocator();
   private awaitingAnswer = false;
+  /** The client's certificate fingerprint, from its first answer. */
+  private expectedFingerprint: Fingerprint | undefined;
   private renegotiationNeeded = false;
   private offeredTracks: TrackMid[] = [];
   private nextMid = 0;
@@ -38,7 +40,7 @@ export class SubscriberTransport {
 
   constructor(
     private readonly ctx: TransportContext,
-    participantId: string,
+    private readonly participantId: string,
   ) {
     const { settings, emit } = ctx;
     this.pc = new ctx.binding.PeerConnection(`sub-${participantId}`, {
@@ -46,6 +48,10 @@ export class SubscriberTransport {
       // Tracks come later: DTLS-SRTP from the start, offers made explicitly.
       forceMediaTransport: true,
       disableAutoNegotiation: true,
+      // The client may finish ICE and start DTLS before its answer (with the fingerprint)
+      // got here; libdatachannel would then fail the handshake. The fingerprint is checked
+      // here instead, once both the answer and the handshake are in (verifyFingerprint).
+      disableFingerprintVerification: true,
     });
     this.candidates = new RemoteCandidates(this.pc);
     this.pc.onLocalDescription((sdp, type) => {
@@ -55,7 +61,10 @@ export class SubscriberTransport {
     this.pc.onLocalCandidate((candidate, mid) => {
       emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
     });
-    this.pc.onStateChange((state) => emit({ type: 'connectionState', participantId, role: 'subscriber', state }));
+    this.pc.onStateChange((state) => {
+      if (state === 'connected' && !this.verifyFingerprint()) return;
+      emit({ type: 'connectionState', participantId, role: 'subscriber', state });
+    });
     this.reliable = keepUntilClosed(this.pc.createDataChannel('reliable'));
     this.unreliable = keepUntilClosed(this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 }));
     relayIncomingData(this.reliable, participantId, emit);
@@ -119,6 +128,9 @@ export class SubscriberTransport {
 
   applyAnswer(sdp: string): void {
     if (!this.awaitingAnswer) throw new InvalidStateError('no subscriber offer is waiting for an answer');
+    const fingerprint = sdpFingerprint(sdp);
+    if (!fingerprint) throw new SdpError('answer has no a=fingerprint');
+    this.expectedFingerprint ??= fingerprint;
     try {
       this.pc.setRemoteDescription(sdp, 'answer');
     } catch (error) {
@@ -126,6 +138,7 @@ export class SubscriberTransport {
     }
     this.candidates.flush();
     this.awaitingAnswer = false;
+    if (!this.verifyFingerprint()) return;
     if (this.renegotiationNeeded) this.negotiate();
   }
 
@@ -146,6 +159,22 @@ export class SubscriberTransport {
     this.unreliable.close();
     for (const channel of this.clientChannels) channel.close();
     this.pc.close();
+  }
+
+  /**
+   * Once the answer and the DTLS handshake are both in, checks that the peer's
+   * certificate is the one the answer named; closes the connection if not.
+   * Returns false when it closed it.
+   */
+  private verifyFingerprint(): boolean {
+    const expected = this.expectedFingerprint;
+    const actual = expected ? this.pc.remoteFingerprint() : undefined;
+    if (!expected || !actual?.value) return true;
+    if (actual.algorithm.toLowerCase() === expected.algorithm && actual.value.toUpperCase() === expected.value) return true;
+    this.ctx.log.warn({ expected, actual }, 'subscriber DTLS certificate does not match the answer; closing');
+    this.ctx.emit({ type: 'connectionState', participantId: this.participantId, role: 'subscriber', state: 'failed' });
+    this.close();
+    return false;
   }
 
   private negotiate(): void {
