@@ -26,8 +26,10 @@ export interface MediaPeerOptions {
   /** Address the peer's UDP sockets bind to; 127.0.0.1 keeps test traffic on loopback. */
   bindAddress?: string;
   mustExist?: boolean;
-  /** Rewrites each subscriber answer before it is sent (for tests of bad answers). */
-  transformAnswer?: (sdp: string) => string;
+  /** Rewrites each subscriber answer before it is sent (for tests of bad answers); `restarts`: restart offers so far. */
+  transformAnswer?: (sdp: string, restarts: number) => string;
+  /** Rewrites each publisher offer before it is sent (for tests of bad offers). */
+  transformOffer?: (sdp: string) => string;
 }
 
 export interface PublishOptions {
@@ -105,6 +107,11 @@ export class MediaPeer {
   readonly dataReceived: Array<{ channel: string; message: string | Buffer }> = [];
   private pendingCandidates = { publisher: [] as Array<[string, string]>, subscriber: [] as Array<[string, string]> };
   private mediaTimer: NodeJS.Timeout | undefined;
+  private publishOptions: PublishOptions | undefined;
+  /** Ids of the subscriber offers applied and not answered yet, oldest first. */
+  private answering: number[] = [];
+  private closed = false;
+  private mediaRates: [number, number] = [100, 50];
   /** Local failures (a candidate libdatachannel refused), kept for inspection. */
   readonly errors: Error[] = [];
   private readonly pendingTracks = new Map<string, Track>();
@@ -135,6 +142,7 @@ export class MediaPeer {
 
   /** Offers a publisher connection with the chosen tracks; resolves with the answer's track list. */
   async publish(options: PublishOptions = { audio: true, video: 'VP8' }): Promise<Array<{ mid: string; trackId: string }>> {
+    this.publishOptions = options;
     const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-pub`, this.rtcConfig());
     this.publisher = pc;
     pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid));
@@ -159,7 +167,8 @@ export class MediaPeer {
       this.addPublishedTrack('video', pc.addTrack(video), source);
     }
     pc.setLocalDescription();
-    const reply = await this.signaling.request({ publishOffer: { sdp: await offer } });
+    const sdp = await offer;
+    const reply = await this.signaling.request({ publishOffer: { sdp: this.options.transformOffer?.(sdp) ?? sdp } });
     if (reply.message !== 'publishAnswer') throw new Error(`publish failed: ${JSON.stringify(reply.error)}`);
     const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
     pc.setRemoteDescription(answer.sdp, 'answer');
@@ -182,6 +191,8 @@ export class MediaPeer {
   /** Sends media at a steady rate until `stopMedia`: `videoPps` video and `audioPps` audio packets per second. */
   startMedia(videoPps = 100, audioPps = 50): void {
     this.stopMedia();
+    if (this.closed) return;
+    this.mediaRates = [videoPps, audioPps];
     let tick = 0;
     this.mediaTimer = setInterval(() => {
       tick++;
@@ -233,25 +244,36 @@ export class MediaPeer {
 
   /** Closes everything this peer holds (connections, tracks, socket). */
   close(): void {
+    this.closed = true;
     this.dropConnections();
     this.signaling.close();
   }
 
   private dropConnections(): void {
     this.stopMedia();
+    this.dropPublisher();
+    this.dropSubscriber();
+  }
+
+  private dropPublisher(): void {
     for (const t of this.published.values()) t.track.close();
+    this.published.clear();
+    this.publisher?.close();
+    this.publisher = undefined;
+    this.pendingCandidates.publisher = [];
+  }
+
+  private dropSubscriber(): void {
     for (const t of this.received.values()) t.track.close();
     for (const t of this.pendingTracks.values()) t.close();
     for (const channel of this.channels.values()) channel.close();
-    this.publisher?.close();
     this.subscriber?.close();
-    this.published.clear();
     this.received.clear();
     this.pendingTracks.clear();
     this.channels.clear();
-    this.publisher = undefined;
     this.subscriber = undefined;
-    this.pendingCandidates = { publisher: [], subscriber: [] };
+    this.pendingCandidates.subscriber = [];
+    this.answering = [];
   }
 
   private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
@@ -273,6 +295,19 @@ export class MediaPeer {
     if (code === 'WORKER_FAILED' || code === 'REPLACED' || code === 'SHUTTING_DOWN') {
       // The server dropped this participant: its connections are dead; a new join starts afresh.
       this.dropConnections();
+      return;
+    }
+    if (code === 'CONNECTION_FAILED' && this.publishOptions && !this.closed) {
+      // The publisher connection failed and its tracks are gone: publish again on a new one.
+      const restartMedia = this.mediaTimer !== undefined;
+      this.dropPublisher();
+      this.publish(this.publishOptions)
+        .then(async () => {
+          if (!restartMedia) return;
+          await this.waitPublisherConnected();
+          this.startMedia(...this.mediaRates);
+        })
+        .catch((error: Error) => this.errors.push(error));
       return;
     }
     if (event.message === 'subscriberOffer') this.onSubscriberOffer(event);
@@ -299,15 +334,20 @@ export class MediaPeer {
   }
 
   private onSubscriberOffer(event: ServerEvent): void {
-    const offer = event.subscriberOffer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
+    const offer = event.subscriberOffer as { sdp: string; tracks: Array<{ mid: string; trackId: string }>; restart: boolean; offerId: number };
     this.subscriberOffers.push(event);
+    if (offer.restart) this.dropSubscriber();
     this.midToTrack = new Map(offer.tracks.map((t) => [t.mid, t.trackId]));
     if (!this.subscriber) {
       // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
       const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
       this.subscriber = pc;
       pc.onLocalDescription((sdp, type) => {
-        if (type === 'answer') this.signaling.send({ subscriberAnswer: { sdp: this.options.transformAnswer?.(sdp) ?? sdp } });
+        if (type !== 'answer') return;
+        // libdatachannel answers the offers in the order they were applied.
+        const offerId = this.answering.shift() ?? 0;
+        const restarts = this.subscriberOffers.filter((o) => (o.subscriberOffer as { restart: boolean }).restart).length;
+        this.signaling.send({ subscriberAnswer: { sdp: this.options.transformAnswer?.(sdp, restarts) ?? sdp, offerId } });
       });
       pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid));
       pc.onTrack((track) => this.onTrack(track));
@@ -316,10 +356,19 @@ export class MediaPeer {
         channel.onMessage((message) => this.dataReceived.push({ channel: channel.getLabel(), message: message as string | Buffer }));
       });
     }
-    this.subscriber.setRemoteDescription(offer.sdp, 'offer');
+    this.answering.push(offer.offerId);
+    try {
+      this.subscriber.setRemoteDescription(offer.sdp, 'offer');
+    } catch (error) {
+      this.answering.pop();
+      // A connection that failed meanwhile; the server follows up with a restart offer.
+      this.errors.push(error as Error);
+      return;
+    }
     this.flushCandidates('subscriber');
-    // Tracks that arrived before the offer naming them was read.
+    // Tracks that arrived before the offer naming them was read; those it does not name are gone.
     for (const [mid, track] of this.pendingTracks) {
+      if (!this.midToTrack.has(mid)) continue;
       this.pendingTracks.delete(mid);
       this.onTrack(track);
     }
@@ -327,6 +376,8 @@ export class MediaPeer {
 
   private onTrack(track: Track): void {
     keepUntilClosed(track);
+    // A track whose m-line a later offer already removed: no callbacks on it (see keepUntilClosed).
+    if (track.isClosed()) return;
     const mid = track.mid();
     const trackId = this.midToTrack.get(mid);
     if (!trackId) {

@@ -168,8 +168,8 @@ export class RoomService {
     return { sdp: result.sdp, tracks: result.producers.map((p) => ({ mid: p.mid, trackId: p.trackId })) };
   }
 
-  async answerSubscriber(participant: Participant, sdp: string): Promise<void> {
-    await participant.worker.request('subscriberAnswer', { participantId: participant.id, sdp }).catch((error) => {
+  async answerSubscriber(participant: Participant, sdp: string, offerId: number): Promise<void> {
+    await participant.worker.request('subscriberAnswer', { participantId: participant.id, sdp, offerId }).catch((error) => {
       throw this.toProtocolError(error);
     });
   }
@@ -285,7 +285,14 @@ export class RoomService {
     if (!participant || participant.worker !== worker) return;
     switch (event.type) {
       case 'subscriberOffer':
-        participant.send({ subscriberOffer: { sdp: event.sdp, tracks: event.tracks } });
+        participant.send({
+          subscriberOffer: { sdp: event.sdp, tracks: event.tracks, offerId: event.offerId, ...(event.restart ? { restart: true } : {}) },
+        });
+        break;
+      case 'publisherFailed':
+        participant.send({
+          error: { code: ErrorCode.CONNECTION_FAILED, message: 'the publisher connection failed (ICE or DTLS); publish again with a new connection' },
+        });
         break;
       case 'localCandidate':
         participant.send({ trickle: { target: wireRole(event.role), candidate: event.candidate, sdpMid: event.mid } });

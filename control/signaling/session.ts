@@ -97,9 +97,11 @@ export class SignalingSession implements SessionSink {
           this.send({ requestId, publishAnswer: answer });
           break;
         }
-        case 'subscriberAnswer':
-          await this.rooms.answerSubscriber(this.joined(), (message.subscriberAnswer as shoal.signaling.v1.SubscriberAnswer).sdp);
+        case 'subscriberAnswer': {
+          const answer = message.subscriberAnswer as shoal.signaling.v1.SubscriberAnswer;
+          await this.rooms.answerSubscriber(this.joined(), answer.sdp, answer.offerId);
           break;
+        }
         case 'trickle': {
           const { target, candidate, sdpMid } = message.trickle as shoal.signaling.v1.Trickle;
           if (target !== ConnectionRole.PUBLISHER && target !== ConnectionRole.SUBSCRIBER) {

@@ -56,7 +56,7 @@ export interface ReceivedData {
   fromParticipantId: string;
   fromIdentity: string;
   text?: string;
-  /** Binary payloads only arrive over the WebSocket (base64 in JSON). */
+  /** A binary payload (it travels as base64 in JSON, on the data channel or the WebSocket). */
   binary?: Uint8Array;
   unreliable: boolean;
   via: 'datachannel' | 'websocket';
@@ -117,7 +117,7 @@ interface ServerMessage {
   requestId?: number;
   joined?: { room: string; participantId: string; identity: string; participants?: ParticipantInfo[]; tracks?: WireTrack[] };
   publishAnswer?: { sdp: string; tracks?: TrackMid[] };
-  subscriberOffer?: { sdp: string; tracks?: TrackMid[] };
+  subscriberOffer?: { sdp: string; tracks?: TrackMid[]; restart?: boolean; offerId?: number };
   trickle?: { target?: Role; candidate?: string; sdpMid?: string };
   participantJoined?: { participant: ParticipantInfo };
   participantLeft?: { participantId: string; identity?: string };
@@ -148,6 +148,8 @@ export class ShoalClient extends EventTarget {
   readonly remoteTracks = new Map<string, RemoteTrack>();
   /** Tracks published now. */
   published: PublishedTrack[] = [];
+  /** Streams passed to `publish`, published again if the publisher connection fails. */
+  private publishedStreams: MediaStream[] = [];
 
   private nextRequestId = 1;
   private readonly pending = new Map<number, { resolve: (m: ServerMessage) => void; reject: (e: ShoalError) => void }>();
@@ -201,6 +203,7 @@ export class ShoalClient extends EventTarget {
    * renegotiates the publisher connection. Resolves once the server answered.
    */
   publish(stream: MediaStream): Promise<PublishedTrack[]> {
+    if (!this.publishedStreams.includes(stream)) this.publishedStreams.push(stream);
     const pc = (this.publisherPc ??= this.createPeerConnection('PUBLISHER'));
     for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     return this.negotiatePublisher();
@@ -286,6 +289,7 @@ export class ShoalClient extends EventTarget {
     if (message.error) {
       const error = new ShoalError(message.error.code ?? 'ERROR_CODE_UNSPECIFIED', message.error.message ?? '');
       if (REMOVED_CODES.has(error.code)) this.resetMedia();
+      if (error.code === 'CONNECTION_FAILED') this.republish();
       if (reply) reply.reject(error);
       else this.emit('error', error);
       return;
@@ -370,12 +374,13 @@ export class ShoalClient extends EventTarget {
   private onSubscriberOffer(offer: NonNullable<ServerMessage['subscriberOffer']>): void {
     if (!this.participantId) return; // an offer still in flight when this client left
     this.serialize('SUBSCRIBER', async () => {
+      if (offer.restart) this.dropSubscriber();
       const pc = (this.subscriberPc ??= this.createPeerConnection('SUBSCRIBER'));
       await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
       await this.flushCandidates('SUBSCRIBER');
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
-      this.send({ subscriberAnswer: { sdp: answer.sdp } });
+      this.send({ subscriberAnswer: { sdp: answer.sdp, offerId: offer.offerId ?? 0 } });
       this.updateRemoteTracks(pc, offer.tracks ?? []);
     }).catch((error: unknown) => {
       if (this.subscriberPc) this.emit('error', new ShoalError('NEGOTIATION_FAILED', `subscriber offer: ${String(error)}`));
@@ -436,22 +441,39 @@ export class ShoalClient extends EventTarget {
     }
   }
 
+  /** The server closed the failed publisher connection and unpublished its tracks: publish them again on a new one. */
+  private republish(): void {
+    this.publisherPc?.close();
+    this.publisherPc = undefined;
+    this.published = [];
+    this.remoteCandidates.PUBLISHER = [];
+    for (const stream of this.publishedStreams) {
+      this.publish(stream).catch((error: unknown) => this.emit('error', new ShoalError('NEGOTIATION_FAILED', `publishing again: ${String(error)}`)));
+    }
+  }
+
+  /** Drops the subscriber connection and the tracks it carried (before a restart offer, or when leaving). */
+  private dropSubscriber(): void {
+    this.subscriberPc?.close();
+    this.subscriberPc = undefined;
+    this.channels.clear();
+    const removed = [...this.remoteTracks.values()];
+    this.remoteTracks.clear();
+    for (const remote of removed) this.emit('trackremoved', remote);
+  }
+
   /** Drops both connections and everything received on them (after leave, removal or close). */
   private resetMedia(): void {
     this.participantId = '';
     this.publisherPc?.close();
-    this.subscriberPc?.close();
     this.publisherPc = undefined;
-    this.subscriberPc = undefined;
     this.published = [];
-    this.channels.clear();
+    this.publishedStreams = [];
     this.participants.clear();
     this.roomTracks.clear();
     this.remoteCandidates.PUBLISHER = [];
     this.remoteCandidates.SUBSCRIBER = [];
-    const removed = [...this.remoteTracks.values()];
-    this.remoteTracks.clear();
-    for (const remote of removed) this.emit('trackremoved', remote);
+    this.dropSubscriber();
   }
 }
 

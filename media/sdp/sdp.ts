@@ -83,14 +83,3 @@ export function mediaDirection(media: SdpMedia): 'sendrecv' | 'sendonly' | 'recv
   return 'sendrecv';
 }
 
-/** A certificate fingerprint (RFC 8122): hash function name in lower case, hex pairs in upper case. */
-export interface Fingerprint {
-  algorithm: string;
-  value: string;
-}
-
-/** The first a=fingerprint of an SDP (session or media level). */
-export function sdpFingerprint(text: string): Fingerprint | undefined {
-  const match = /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(text);
-  return match ? { algorithm: match[1]!.toLowerCase(), value: match[2]!.toUpperCase() } : undefined;
-}

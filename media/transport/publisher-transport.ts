@@ -34,9 +34,11 @@ export class PublisherTransport {
   private negotiation: Promise<unknown> = Promise.resolve();
   private closed = false;
 
+  /** `onFailed` runs when ICE or DTLS fails for good; the transport is useless then. */
   constructor(
     private readonly ctx: TransportContext,
     private readonly participantId: string,
+    onFailed: () => void,
   ) {
     const { settings } = ctx;
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
@@ -54,7 +56,10 @@ export class PublisherTransport {
         mid,
       });
     });
-    this.pc.onStateChange((state) => ctx.emit({ type: 'connectionState', participantId, role: 'publisher', state }));
+    this.pc.onStateChange((state) => {
+      ctx.emit({ type: 'connectionState', participantId, role: 'publisher', state });
+      if (state === 'failed' && !this.closed) onFailed();
+    });
     this.pc.onTrack((track) => {
       this.incoming.set(track.mid(), keepUntilClosed(track));
       this.onTrackArrived?.();
@@ -117,7 +122,7 @@ export class PublisherTransport {
     }
     // Tracks of rejected m-lines: nothing will flow on them.
     for (const [mid, track] of this.incoming) if (!offered.has(mid)) track.close();
-    return { sdp: announceSdp(this.ctx.settings, answerSdp), producers: [...this.producers.values()].map((p) => p.info) };
+    return { sdp: announceSdp(this.ctx.settings, answerSdp), producers: this.producerInfos() };
   }
 
   addRemoteCandidate(candidate: string, mid: string): void {
@@ -126,6 +131,11 @@ export class PublisherTransport {
 
   get producerCount(): number {
     return this.producers.size;
+  }
+
+  /** The tracks this connection publishes. */
+  producerInfos(): ProducerInfo[] {
+    return [...this.producers.values()].map((p) => p.info);
   }
 
   close(): void {

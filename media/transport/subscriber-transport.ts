@@ -3,12 +3,15 @@ import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
 import { encodingName } from '../sdp/codecs.js';
-import { sdpFingerprint, SdpError, type Fingerprint } from '../sdp/sdp.js';
+import { SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+
+/** Offer ids are unique per worker thread, so an answer to a replaced connection's offer never matches. */
+let lastOfferId = 0;
 
 export class InvalidStateError extends Error {
   override readonly name = 'InvalidStateError';
@@ -31,16 +34,22 @@ export class SubscriberTransport {
   private readonly clientChannels: DataChannel[] = [];
   private readonly payloadTypes = new PayloadTypeAllocator();
   private awaitingAnswer = false;
-  /** The client's certificate fingerprint, from its first answer. */
-  private expectedFingerprint: Fingerprint | undefined;
+  /** The id of the offer made last (the one an answer must name). */
+  private pendingOfferId = 0;
   private renegotiationNeeded = false;
   private offeredTracks: TrackMid[] = [];
   private nextMid = 0;
   private closed = false;
 
+  /**
+   * Starts with the room's data channels and the given tracks in its first
+   * offer. `restart` marks that offer as replacing a failed connection;
+   * `onFailed` runs when ICE or DTLS fails for good.
+   */
   constructor(
     private readonly ctx: TransportContext,
-    private readonly participantId: string,
+    participantId: string,
+    options: { producers: readonly ProducerInfo[]; restart: boolean; onFailed: () => void },
   ) {
     const { settings, emit } = ctx;
     this.pc = new ctx.binding.PeerConnection(`sub-${participantId}`, {
@@ -48,22 +57,21 @@ export class SubscriberTransport {
       // Tracks come later: DTLS-SRTP from the start, offers made explicitly.
       forceMediaTransport: true,
       disableAutoNegotiation: true,
-      // The client may finish ICE and start DTLS before its answer (with the fingerprint)
-      // got here; libdatachannel would then fail the handshake. The fingerprint is checked
-      // here instead, once both the answer and the handshake are in (verifyFingerprint).
-      disableFingerprintVerification: true,
     });
     this.candidates = new RemoteCandidates(this.pc);
+    let restart = options.restart;
     this.pc.onLocalDescription((sdp, type) => {
       if (type !== 'offer' || this.closed) return;
-      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks });
+      const offerId = this.pendingOfferId;
+      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks, restart, offerId });
+      restart = false;
     });
     this.pc.onLocalCandidate((candidate, mid) => {
       emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
     });
     this.pc.onStateChange((state) => {
-      if (state === 'connected' && !this.verifyFingerprint()) return;
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
+      if (state === 'failed' && !this.closed) options.onFailed();
     });
     this.reliable = keepUntilClosed(this.pc.createDataChannel('reliable'));
     this.unreliable = keepUntilClosed(this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 }));
@@ -73,6 +81,7 @@ export class SubscriberTransport {
       this.clientChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, emit);
     });
+    for (const producer of options.producers) this.addTrack(producer);
     this.negotiate();
   }
 
@@ -80,8 +89,18 @@ export class SubscriberTransport {
     return this.consumers.size;
   }
 
+  /** The tracks this connection carries. */
+  consumedProducers(): ProducerInfo[] {
+    return [...this.consumers.values()].map((c) => c.producer);
+  }
+
   addConsumer(producer: ProducerInfo): void {
-    if (this.closed || this.consumers.has(producer.trackId)) return;
+    if (this.addTrack(producer)) this.negotiate();
+  }
+
+  /** Adds the m-line and Consumer for a track; false when there is nothing to add. */
+  private addTrack(producer: ProducerInfo): boolean {
+    if (this.closed || this.consumers.has(producer.trackId)) return false;
     const mid = `t${this.nextMid++}`;
     const { codec } = producer;
     const payloadType = this.payloadTypes.forCodec(codec);
@@ -115,7 +134,7 @@ export class SubscriberTransport {
     const consumer = new Consumer({ producer, mid, track, ssrc, payloadType, ...(rtx ? { rtx } : {}) });
     this.consumers.set(producer.trackId, consumer);
     this.ctx.router.attach(consumer, producer);
-    this.negotiate();
+    return true;
   }
 
   removeConsumer(trackId: string): void {
@@ -126,11 +145,11 @@ export class SubscriberTransport {
     this.negotiate();
   }
 
-  applyAnswer(sdp: string): void {
+  applyAnswer(sdp: string, offerId: number): void {
     if (!this.awaitingAnswer) throw new InvalidStateError('no subscriber offer is waiting for an answer');
-    const fingerprint = sdpFingerprint(sdp);
-    if (!fingerprint) throw new SdpError('answer has no a=fingerprint');
-    this.expectedFingerprint ??= fingerprint;
+    if (offerId !== this.pendingOfferId) {
+      throw new InvalidStateError(`answer to offer ${offerId}, but the offer waiting for an answer is ${this.pendingOfferId}`);
+    }
     try {
       this.pc.setRemoteDescription(sdp, 'answer');
     } catch (error) {
@@ -138,7 +157,6 @@ export class SubscriberTransport {
     }
     this.candidates.flush();
     this.awaitingAnswer = false;
-    if (!this.verifyFingerprint()) return;
     if (this.renegotiationNeeded) this.negotiate();
   }
 
@@ -161,22 +179,6 @@ export class SubscriberTransport {
     this.pc.close();
   }
 
-  /**
-   * Once the answer and the DTLS handshake are both in, checks that the peer's
-   * certificate is the one the answer named; closes the connection if not.
-   * Returns false when it closed it.
-   */
-  private verifyFingerprint(): boolean {
-    const expected = this.expectedFingerprint;
-    const actual = expected ? this.pc.remoteFingerprint() : undefined;
-    if (!expected || !actual?.value) return true;
-    if (actual.algorithm.toLowerCase() === expected.algorithm && actual.value.toUpperCase() === expected.value) return true;
-    this.ctx.log.warn({ expected, actual }, 'subscriber DTLS certificate does not match the answer; closing');
-    this.ctx.emit({ type: 'connectionState', participantId: this.participantId, role: 'subscriber', state: 'failed' });
-    this.close();
-    return false;
-  }
-
   private negotiate(): void {
     if (this.closed) return;
     if (this.awaitingAnswer) {
@@ -185,6 +187,7 @@ export class SubscriberTransport {
     }
     this.renegotiationNeeded = false;
     this.awaitingAnswer = true;
+    this.pendingOfferId = ++lastOfferId;
     this.offeredTracks = [...this.consumers.values()].map((c) => ({ mid: c.mid, trackId: c.trackId }));
     this.pc.setLocalDescription('offer');
   }
@@ -193,3 +196,4 @@ export class SubscriberTransport {
 function randomSsrc(): number {
   return randomInt(1, 0xffffffff);
 }
+

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { heldHandles } from '../binding/keep-until-closed.js';
 import type { Binding } from '../binding/load-binding.js';
 import type { PortMediaBus } from '../bus/port-media-bus.js';
 import { counters } from '../forwarding/counters.js';
@@ -9,14 +10,19 @@ import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
 import type { EmitEvent, TransportContext } from '../transport/transport-context.js';
-import type { MediaSettings, WorkerErrorCode, WorkerRequests, WorkerStats } from './protocol.js';
+import type { MediaSettings, ProducerInfo, WorkerErrorCode, WorkerRequests, WorkerStats } from './protocol.js';
 
 interface ParticipantMedia {
   room: string;
   log: Logger;
   subscriber: SubscriberTransport;
   publisher?: PublisherTransport;
+  /** Subscriber connections replaced after failing. */
+  subscriberRestarts: number;
 }
+
+/** A participant whose subscriber connection keeps failing is left alone after this many restarts. */
+const MAX_SUBSCRIBER_RESTARTS = 3;
 
 /** A request failure with the code the control plane reports to the client. */
 export class WorkerRequestError extends Error {
@@ -59,8 +65,9 @@ export class MediaWorker {
     createParticipant: ({ participantId, room, identity }) => {
       if (this.participants.has(participantId)) throw new WorkerRequestError('INVALID_STATE', 'participant exists');
       const log = this.log.child({ room, participant: participantId, identity });
-      const ctx = { ...this.ctx, log };
-      this.participants.set(participantId, { room, log, subscriber: new SubscriberTransport(ctx, participantId) });
+      const participant: ParticipantMedia = { room, log, subscriber: undefined!, subscriberRestarts: 0 };
+      participant.subscriber = this.newSubscriber(participantId, participant, [], false);
+      this.participants.set(participantId, participant);
       log.debug('participant media created');
     },
     publish: async ({ participantId, sdp }) => {
@@ -71,9 +78,9 @@ export class MediaWorker {
         throw error;
       }
     },
-    subscriberAnswer: ({ participantId, sdp }) => {
+    subscriberAnswer: ({ participantId, sdp, offerId }) => {
       try {
-        this.participant(participantId).subscriber.applyAnswer(sdp);
+        this.participant(participantId).subscriber.applyAnswer(sdp, offerId);
       } catch (error) {
         if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
         if (error instanceof InvalidStateError) throw new WorkerRequestError('INVALID_STATE', error.message);
@@ -144,6 +151,7 @@ export class MediaWorker {
       eventLoopLagP99Ms: this.loopDelay.percentile(99) / 1e6,
       eventLoopLagMaxMs: this.loopDelay.max / 1e6,
       eventLoopUtilization: utilization.utilization,
+      nativeHandlesHeld: heldHandles(),
     };
     this.loopDelay.reset();
     return stats;
@@ -152,8 +160,47 @@ export class MediaWorker {
   /** The participant's publisher connection, created with its first offer or candidate. */
   private publisherOf(participantId: string): PublisherTransport {
     const participant = this.participant(participantId);
-    participant.publisher ??= new PublisherTransport({ ...this.ctx, log: participant.log }, participantId);
+    participant.publisher ??= new PublisherTransport({ ...this.ctx, log: participant.log }, participantId, () =>
+      this.publisherFailed(participantId, participant),
+    );
     return participant.publisher;
+  }
+
+  private newSubscriber(participantId: string, participant: ParticipantMedia, producers: ProducerInfo[], restart: boolean): SubscriberTransport {
+    return new SubscriberTransport({ ...this.ctx, log: participant.log }, participantId, {
+      producers,
+      restart,
+      onFailed: () => this.subscriberFailed(participantId, participant),
+    });
+  }
+
+  /**
+   * A failed publisher connection is closed with its tracks (the control plane
+   * unpublishes them and tells the client, which can publish again).
+   */
+  private publisherFailed(participantId: string, participant: ParticipantMedia): void {
+    const publisher = participant.publisher;
+    if (!publisher || this.participants.get(participantId) !== participant) return;
+    participant.log.warn('publisher connection failed; closing it and its tracks');
+    const producers = publisher.producerInfos();
+    participant.publisher = undefined;
+    publisher.close();
+    for (const producer of producers) this.ctx.emit({ type: 'producerClosed', participantId, trackId: producer.trackId });
+    this.ctx.emit({ type: 'publisherFailed', participantId });
+  }
+
+  /** A failed subscriber connection is replaced by a new one carrying the same tracks. */
+  private subscriberFailed(participantId: string, participant: ParticipantMedia): void {
+    if (this.participants.get(participantId) !== participant) return;
+    if (participant.subscriberRestarts >= MAX_SUBSCRIBER_RESTARTS) {
+      participant.log.warn('subscriber connection failed again; not restarting it');
+      return;
+    }
+    participant.subscriberRestarts++;
+    participant.log.warn({ restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
+    const producers = participant.subscriber.consumedProducers();
+    participant.subscriber.close();
+    participant.subscriber = this.newSubscriber(participantId, participant, producers, true);
   }
 
   private participant(participantId: string): ParticipantMedia {

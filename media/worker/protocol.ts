@@ -58,7 +58,7 @@ export interface WorkerRequests {
   createParticipant: [{ participantId: string; room: string; identity: string }, void];
   /** Applies a publisher offer; answers it and lists every track the connection now publishes. */
   publish: [{ participantId: string; sdp: string }, { sdp: string; producers: ProducerInfo[] }];
-  subscriberAnswer: [{ participantId: string; sdp: string }, void];
+  subscriberAnswer: [{ participantId: string; sdp: string; offerId: number }, void];
   addCandidate: [{ participantId: string; role: ConnectionRole; candidate: string; mid: string }, void];
   /** Adds a track to a participant's subscriber connection (renegotiates). */
   consume: [{ participantId: string; producer: ProducerInfo }, void];
@@ -94,7 +94,10 @@ export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_S
 
 export type WorkerEvent =
   | { kind: 'event'; type: 'ready'; libraryVersion: string }
-  | { kind: 'event'; type: 'subscriberOffer'; participantId: string; sdp: string; tracks: TrackMid[] }
+  /** `restart`: the previous subscriber connection failed; this offer is for a new one. */
+  | { kind: 'event'; type: 'subscriberOffer'; participantId: string; sdp: string; tracks: TrackMid[]; restart: boolean; offerId: number }
+  /** The publisher connection failed (ICE/DTLS) and was closed with its producers; a new offer starts a new one. */
+  | { kind: 'event'; type: 'publisherFailed'; participantId: string }
   | { kind: 'event'; type: 'localCandidate'; participantId: string; role: ConnectionRole; candidate: string; mid: string }
   | { kind: 'event'; type: 'connectionState'; participantId: string; role: ConnectionRole; state: string }
   | { kind: 'event'; type: 'producerClosed'; participantId: string; trackId: string }
@@ -119,6 +122,8 @@ export interface WorkerStats {
   eventLoopLagMaxMs: number;
   /** Share of the last interval the media thread was busy (0 to 1). */
   eventLoopUtilization: number;
+  /** Native tracks and data channels held until libdatachannel reports them closed (a leak shows here). */
+  nativeHandlesHeld: number;
 }
 
 /** Messages the main thread sends to a worker besides requests. */

@@ -1,4 +1,10 @@
+import nodeDataChannel from 'node-datachannel';
 import { MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
+
+// The clients' libdatachannel warnings, when SHOAL_TEST_LOG asks for logs.
+if (process.env.SHOAL_TEST_LOG) {
+  nodeDataChannel.initLogger('Warning', (level, message) => process.stderr.write(`client libdatachannel ${level}: ${message}\n`));
+}
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
 
 /**

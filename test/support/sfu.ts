@@ -15,7 +15,10 @@ export interface TestSfu {
 function udpPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
-    socket.once('error', () => resolve(false));
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
     socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
   });
 }
