@@ -59,6 +59,20 @@ export class SignalingClient {
     }
   }
 
+  /** Stops reading the socket (a slow client, for tests); `resumeReading` goes on. */
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
+  }
+
+  /** Calls `listener` with the close code when the socket closes. */
+  onClose(listener: (code: number) => void): void {
+    this.ws.on('close', (code) => listener(code));
+  }
+
   /** Sends raw bytes or text, for testing bad input. */
   sendRaw(data: string | Buffer): void {
     this.ws.send(data);

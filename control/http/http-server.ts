@@ -57,7 +57,16 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
     },
     open: (ws) => {
       sockets.add(ws);
-      const socket = { send: (data: string | Uint8Array, binary: boolean) => void ws.send(data, binary) };
+      const socket = {
+        send: (data: string | Uint8Array, binary: boolean) => {
+          // 2: dropped, MAX_BACKPRESSURE is buffered already. A client that misses messages has a
+          // broken session (a lost offer stalls its connection): close it so that it reconnects.
+          if (ws.send(data, binary) === 2) {
+            log.warn({ buffered: ws.getBufferedAmount() }, 'client too slow to read its messages; closing its socket');
+            ws.end(1008, 'too slow: messages would be lost');
+          }
+        },
+      };
       ws.getUserData().session = new SignalingSession(socket, options.rooms, options.maxMessageBytes, log);
     },
     message: (ws, message, isBinary) => {

@@ -188,13 +188,13 @@ export class RoomService {
   sendData(from: Participant, message: DataMessage): void {
     const room = this.rooms.get(from.room);
     if (!room || from.state !== 'joined') throw new ProtocolError(ErrorCode.NOT_JOINED, 'join a room first');
-    const size = message.payload === 'binary' ? (message.binary?.length ?? 0) : (message.text?.length ?? 0);
+    const size = message.payload === 'binary' ? (message.binary?.length ?? 0) : Buffer.byteLength(message.text ?? '');
     if (size > this.config.maxMessageBytes) {
       throw new ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `data payload of ${size} bytes is over ${this.config.maxMessageBytes}`);
     }
     let recipients = room.others(from);
     if (message.toIdentities.length > 0) {
-      recipients = message.toIdentities.map((identity) => {
+      recipients = [...new Set(message.toIdentities)].map((identity) => {
         const recipient = room.withIdentity(identity);
         if (!recipient) throw new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, `no participant "${identity}" in room "${room.name}"`);
         return recipient;
@@ -203,7 +203,7 @@ export class RoomService {
     const delivered: shoal.signaling.v1.DataMessage.$Properties = {
       fromParticipantId: from.id,
       fromIdentity: from.identity,
-      unreliable: message.unreliable,
+      ...(message.unreliable ? { unreliable: true } : {}),
       ...(message.payload === 'binary' ? { binary: message.binary } : { text: message.text }),
     };
     for (const recipient of recipients) {

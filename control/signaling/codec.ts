@@ -74,7 +74,12 @@ function decode<T>(type: StaticType<T>, name: string, data: Uint8Array, binary: 
   }
   const reflected = descriptor.lookupType(name);
   const normalized = normalizeJson(reflected, value, '', topLevelOneof);
-  return type.fromObject(normalized);
+  try {
+    return type.fromObject(normalized);
+  } catch (error) {
+    // What the checks above let through, e.g. base64 of an impossible length.
+    throw new ProtocolError(ErrorCode.MALFORMED_MESSAGE, (error as Error).message);
+  }
 }
 
 function camelCase(key: string): string {

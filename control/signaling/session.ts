@@ -76,7 +76,10 @@ export class SignalingSession implements SessionSink {
 
   send(message: ServerMessage): void {
     if (this.closed) return;
-    this.socket.send(encodeServerMessage(message, this.encoding), this.encoding === 'binary');
+    // Canonical JSON leaves out defaults: no "requestId": 0 on unsolicited messages.
+    const { requestId, ...rest } = message;
+    const out = requestId ? message : rest;
+    this.socket.send(encodeServerMessage(out, this.encoding), this.encoding === 'binary');
   }
 
   removed(participant: Participant, removal: Removal): void {

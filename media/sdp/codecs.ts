@@ -13,7 +13,7 @@ export interface CodecParameters {
   rtcpFeedback: string[];
 }
 
-/** Codecs this SFU forwards, in the order it prefers when an offer lists several it could take. */
+/** Codecs this SFU forwards. Of those an offer lists, the publisher's first choice is taken (`chooseCodec`). */
 export const FORWARDED_CODECS: Record<'audio' | 'video', readonly string[]> = {
   audio: ['opus', 'pcmu', 'pcma', 'g722'],
   video: ['vp8', 'vp9', 'h264', 'av1', 'h265'],
