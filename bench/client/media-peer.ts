@@ -2,11 +2,16 @@ import nodeDataChannel from 'node-datachannel';
 import type { DataChannel, PeerConnection, Track } from 'node-datachannel';
 import { randomInt } from 'node:crypto';
 import { shoal } from '../../proto/generated/shoal.js';
+import { guarded, onCallbackError } from '../../media/binding/guard-callbacks.js';
 import { keepUntilClosed } from '../../media/binding/keep-until-closed.js';
 import { RtpSource } from './rtp-source.js';
 import { SignalingClient, type ServerEvent } from './signaling-client.js';
 
 const { ConnectionRole } = shoal.signaling.v1;
+
+/** Failures inside node-datachannel callbacks of every MediaPeer of this process (they would abort it otherwise). */
+export const callbackErrors: unknown[] = [];
+onCallbackError((error) => callbackErrors.push(error));
 
 export type VideoCodec = 'VP8' | 'VP9' | 'H264';
 
@@ -145,8 +150,8 @@ export class MediaPeer {
     this.publishOptions = options;
     const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-pub`, this.rtcConfig());
     this.publisher = pc;
-    pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid));
-    const offer = new Promise<string>((resolve) => pc.onLocalDescription((sdp, type) => type === 'offer' && resolve(sdp)));
+    pc.onLocalCandidate(guarded((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid)));
+    const offer = new Promise<string>((resolve) => pc.onLocalDescription(guarded((sdp, type) => type === 'offer' && resolve(sdp))));
     const cname = this.options.identity;
     if (options.audio) {
       const { payloadType, fmtp } = CLIENT_CODECS.opus;
@@ -185,7 +190,11 @@ export class MediaPeer {
   sendRtp(kind: 'audio' | 'video', payloadSize = kind === 'audio' ? 100 : 1100, marker = false, tsStep = kind === 'audio' ? 960 : 3000): boolean {
     const published = this.published.get(kind);
     if (!published || !published.track.isOpen()) return false;
-    return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep }));
+    try {
+      return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep }));
+    } catch {
+      return false; // closed between the check and the send
+    }
   }
 
   /** Sends media at a steady rate until `stopMedia`: `videoPps` video and `audioPps` audio packets per second. */
@@ -220,7 +229,11 @@ export class MediaPeer {
   /** Sends raw RTCP (a PLI, a NACK) to the server on the subscriber track of `trackId`. */
   sendSubscriberRtcp(trackId: string, packet: Buffer): boolean {
     const received = this.received.get(trackId);
-    return received ? received.track.sendMessageBinary(packet) : false;
+    try {
+      return received ? received.track.sendMessageBinary(packet) : false;
+    } catch {
+      return false;
+    }
   }
 
   /** Sends on one of the room's data channels ("reliable" or "unreliable"). */
@@ -278,7 +291,7 @@ export class MediaPeer {
 
   private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
     const published: PublishedTrack = { kind, track: keepUntilClosed(track), source, rtcp: [] };
-    track.onMessage((packet) => published.rtcp.push(packet));
+    track.onMessage(guarded((packet) => published.rtcp.push(packet)));
     this.published.set(kind, published);
   }
 
@@ -342,19 +355,19 @@ export class MediaPeer {
       // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
       const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
       this.subscriber = pc;
-      pc.onLocalDescription((sdp, type) => {
+      pc.onLocalDescription(guarded((sdp, type) => {
         if (type !== 'answer') return;
         // libdatachannel answers the offers in the order they were applied.
         const offerId = this.answering.shift() ?? 0;
         const restarts = this.subscriberOffers.filter((o) => (o.subscriberOffer as { restart: boolean }).restart).length;
         this.signaling.send({ subscriberAnswer: { sdp: this.options.transformAnswer?.(sdp, restarts) ?? sdp, offerId } });
-      });
-      pc.onLocalCandidate((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid));
-      pc.onTrack((track) => this.onTrack(track));
-      pc.onDataChannel((channel) => {
+      }));
+      pc.onLocalCandidate(guarded((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid)));
+      pc.onTrack(guarded((track) => this.onTrack(track)));
+      pc.onDataChannel(guarded((channel) => {
         this.channels.set(channel.getLabel(), keepUntilClosed(channel));
         channel.onMessage((message) => this.dataReceived.push({ channel: channel.getLabel(), message: message as string | Buffer }));
-      });
+      }));
     }
     this.answering.push(offer.offerId);
     try {
@@ -387,7 +400,7 @@ export class MediaPeer {
     }
     const received = new ReceivedTrack(trackId, mid, track);
     this.received.set(trackId, received);
-    track.onMessage((packet) => received.onPacket(packet));
+    track.onMessage(guarded((packet) => received.onPacket(packet)));
   }
 }
 

@@ -1,3 +1,5 @@
+import { guarded } from './guard-callbacks.js';
+
 /**
  * node-datachannel's Track and DataChannel wrappers register themselves in a
  * native instance list and leave it only when their closed callback runs (or
@@ -24,11 +26,11 @@ const held = new Set<Closable>();
 export function keepUntilClosed<T extends Closable>(handle: T, onClosed?: () => void): T {
   held.add(handle);
   if (handle.isClosed?.()) return handle;
-  handle.onClosed(() => {
+  handle.onClosed(guarded(() => {
     held.delete(handle);
     handle.close();
     onClosed?.();
-  });
+  }));
   return handle;
 }
 

@@ -6,6 +6,7 @@ import { buildRtxPacket } from '../rtp/rtx.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { counters } from './counters.js';
 import type { TrackSource } from './track-source.js';
+import { guarded } from '../binding/guard-callbacks.js';
 
 export interface ConsumerOptions {
   producer: ProducerInfo;
@@ -46,15 +47,15 @@ export class Consumer {
     this.track = options.track;
     this.rtx = options.rtx;
     this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.producer.codec.clockRate);
-    this.track.onOpen(() => {
+    this.track.onOpen(guarded(() => {
       this.open = true;
       this.source?.requestKeyframe();
-    });
+    }));
     keepUntilClosed(this.track, () => {
       this.open = false;
     });
     // Always listen: a sendonly track with no callback queues the subscriber's RTCP.
-    this.track.onMessage((rtcp) => this.onRtcp(rtcp));
+    this.track.onMessage(guarded((rtcp) => this.onRtcp(rtcp)));
   }
 
   get trackId(): string {
@@ -67,7 +68,7 @@ export class Consumer {
 
   send(packet: Buffer, header: SourceHeader, nowMs: number): void {
     if (!this.open || !this.rewriter.rewrite(packet, header, nowMs)) return;
-    this.track.sendMessageBinary(packet);
+    if (!this.transmit(packet)) return;
     this.packetsSent++;
     counters.packetsOut++;
     counters.bytesOut += packet.length;
@@ -101,12 +102,25 @@ export class Consumer {
       // The history holds packets by sequence number only: skip one of an earlier source.
       if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, performance.now())) {
         const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
-        this.track.sendMessageBinary(out);
-        this.retransmissions++;
-        counters.packetsOut++;
-        counters.bytesOut += out.length;
+        if (this.transmit(out)) {
+          this.retransmissions++;
+          counters.packetsOut++;
+          counters.bytesOut += out.length;
+        }
       }
       restoreHeader(packet, header);
+    }
+  }
+
+  /** Sends on the track; false (and closed for good) when the track closed under us. */
+  private transmit(packet: Buffer): boolean {
+    try {
+      this.track.sendMessageBinary(packet);
+      return true;
+    } catch {
+      // "Track is not open": the transport went away before onClosed arrived.
+      this.open = false;
+      return false;
     }
   }
 

@@ -6,6 +6,7 @@ import { isRtcp, isRtp } from '../rtp/rtp-packet.js';
 import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
 import { counters } from './counters.js';
 import { SFU_RTCP_SSRC, TrackSource } from './track-source.js';
+import { guarded } from '../binding/guard-callbacks.js';
 
 /**
  * A track a publisher sends to this worker. Every RTP packet goes to the
@@ -26,7 +27,7 @@ export class Producer extends TrackSource {
   ) {
     super(info, settings);
     this.mediaSsrc = signalledSsrc;
-    track.onMessage((packet) => this.onPacket(packet));
+    track.onMessage(guarded((packet) => this.onPacket(packet)));
     this.unregister = bus.registerProducer(info.trackId, (rtcp) => {
       if (parseFeedback(rtcp).keyframe.length > 0) this.requestKeyframe();
     });
@@ -34,7 +35,12 @@ export class Producer extends TrackSource {
 
   /** Sends raw RTCP to the publisher (REMB, PLI). */
   sendRtcp(packet: Buffer): void {
-    if (!this.closed && this.track.isOpen()) this.track.sendMessageBinary(packet);
+    if (this.closed || !this.track.isOpen()) return;
+    try {
+      this.track.sendMessageBinary(packet);
+    } catch {
+      // Closed between the check and the send; nothing to tell the publisher any more.
+    }
   }
 
   override close(): void {

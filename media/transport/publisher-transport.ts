@@ -10,6 +10,7 @@ import type { ProducerInfo } from '../worker/protocol.js';
 import { relayIncomingData } from './data-channels.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
 const NEGOTIATION_TIMEOUT_MS = 5000;
@@ -44,10 +45,10 @@ export class PublisherTransport {
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
     this.pc = new ctx.binding.PeerConnection(`pub-${participantId}`, rtcConfig(settings));
     this.candidates = new RemoteCandidates(this.pc);
-    this.pc.onLocalDescription((sdp, type) => {
+    this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type === 'answer') this.onAnswer?.(sdp);
-    });
-    this.pc.onLocalCandidate((candidate, mid) => {
+    }));
+    this.pc.onLocalCandidate(guarded((candidate, mid) => {
       ctx.emit({
         type: 'localCandidate',
         participantId,
@@ -55,19 +56,19 @@ export class PublisherTransport {
         candidate: announceCandidate(settings, candidate),
         mid,
       });
-    });
-    this.pc.onStateChange((state) => {
+    }));
+    this.pc.onStateChange(guarded((state) => {
       ctx.emit({ type: 'connectionState', participantId, role: 'publisher', state });
       if (state === 'failed' && !this.closed) onFailed();
-    });
-    this.pc.onTrack((track) => {
+    }));
+    this.pc.onTrack(guarded((track) => {
       this.incoming.set(track.mid(), keepUntilClosed(track));
       this.onTrackArrived?.();
-    });
-    this.pc.onDataChannel((channel) => {
+    }));
+    this.pc.onDataChannel(guarded((channel) => {
       this.dataChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, ctx.emit);
-    });
+    }));
     this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
   }
 

@@ -9,6 +9,7 @@ import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+import { guarded } from '../binding/guard-callbacks.js';
 
 /** Offer ids are unique per worker thread, so an answer to a replaced connection's offer never matches. */
 let lastOfferId = 0;
@@ -60,27 +61,27 @@ export class SubscriberTransport {
     });
     this.candidates = new RemoteCandidates(this.pc);
     let restart = options.restart;
-    this.pc.onLocalDescription((sdp, type) => {
+    this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type !== 'offer' || this.closed) return;
       const offerId = this.pendingOfferId;
       emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks, restart, offerId });
       restart = false;
-    });
-    this.pc.onLocalCandidate((candidate, mid) => {
+    }));
+    this.pc.onLocalCandidate(guarded((candidate, mid) => {
       emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
-    });
-    this.pc.onStateChange((state) => {
+    }));
+    this.pc.onStateChange(guarded((state) => {
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
       if (state === 'failed' && !this.closed) options.onFailed();
-    });
+    }));
     this.reliable = keepUntilClosed(this.pc.createDataChannel('reliable'));
     this.unreliable = keepUntilClosed(this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 }));
     relayIncomingData(this.reliable, participantId, emit);
     relayIncomingData(this.unreliable, participantId, emit);
-    this.pc.onDataChannel((channel) => {
+    this.pc.onDataChannel(guarded((channel) => {
       this.clientChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, emit);
-    });
+    }));
     for (const producer of options.producers) this.addTrack(producer);
     this.negotiate();
   }

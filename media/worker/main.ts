@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
+import { onCallbackError } from '../binding/guard-callbacks.js';
 import { loadPrivateBinding } from '../binding/load-binding.js';
 import { PortMediaBus } from '../bus/port-media-bus.js';
 import { MediaWorker, WorkerRequestError } from './media-worker.js';
@@ -19,6 +20,7 @@ const log = pino({ level: init.logLevel, base: { worker: init.workerId } }, pino
 const post = (message: WorkerEvent | WorkerResponseMessage) => port.postMessage(message);
 
 const binding = loadPrivateBinding(`worker${init.workerId}`);
+onCallbackError((error) => log.error({ err: error }, 'media callback failed'));
 binding.initLogger('Warning', (level, message) => log.warn({ libdatachannel: level }, message));
 
 const bus = new PortMediaBus((error) => log.error({ err: error }, 'media bus message failed'));
