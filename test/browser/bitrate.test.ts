@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import type * as ShoalClientModule from '../../control/web/shoal-client.js';
-import { connectionStats, launchChromium, openPage, sleep } from '../support/chromium.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { connectionStats, chromiumForThisFile, openPage, sleep } from '../support/chromium.js';
 
-let sfu: TestSfu;
-let browser: Browser;
-
-before(async () => {
-  sfu = await startSfu();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await sfu?.stop();
-});
+const env = chromiumForThisFile();
 
 const MIN_BITRATE = 1_000_000;
 const RAMP_DEADLINE_S = 15;
 const HOLD_S = 5;
 
 test('a Chromium publisher of 720p ramps up to 1 Mbps and stays there', { timeout: 45_000 }, async (t) => {
-  const { page, problems } = await openPage(browser, sfu.httpUrl);
+  const { page, problems } = await openPage(env.browser, env.sfu.httpUrl);
   await page.evaluate(async () => {
     const moduleUrl = '/shoal-client.js';
     const { ShoalClient } = (await import(moduleUrl)) as typeof ShoalClientModule;

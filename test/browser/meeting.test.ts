@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { connectionStats, joinWithDemoPage, launchChromium, openPage, sleep, type StatsEntry } from '../support/chromium.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { connectionStats, joinWithDemoPage, chromiumForThisFile, openPage, sleep, type StatsEntry } from '../support/chromium.js';
 
-let sfu: TestSfu;
-let browser: Browser;
-
-before(async () => {
-  sfu = await startSfu();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await sfu?.stop();
-});
+const env = chromiumForThisFile();
 
 interface ReceivedTrackStats {
   identity: string;
@@ -49,13 +37,13 @@ async function receivedStats(page: Page): Promise<Map<string, ReceivedTrackStats
 
 test('a late joiner sees and hears two Chromium publishers', { timeout: 50_000 }, async (t) => {
   const room = 'meeting';
-  const alice = await openPage(browser, sfu.httpUrl);
-  const bob = await openPage(browser, sfu.httpUrl);
+  const alice = await openPage(env.browser, env.sfu.httpUrl);
+  const bob = await openPage(env.browser, env.sfu.httpUrl);
   await joinWithDemoPage(alice.page, room, 'alice');
   await joinWithDemoPage(bob.page, room, 'bob');
   await sleep(1000);
 
-  const carol = await openPage(browser, sfu.httpUrl);
+  const carol = await openPage(env.browser, env.sfu.httpUrl);
   await joinWithDemoPage(carol.page, room, 'carol');
   const expected = ['alice/audio', 'alice/video', 'bob/audio', 'bob/video'];
   await carol.page.waitForFunction(

@@ -1,32 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import nodeDataChannel from 'node-datachannel';
+import { afterEach, describe, test } from 'node:test';
 import { SignalingClient } from '../../bench/client/signaling-client.js';
 import { shoal } from '../../proto/generated/shoal.js';
-import { errorCode, Peers, sleep, waitUntil } from '../support/peers.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { errorCode, sfuForThisFile, sleep, waitUntil } from '../support/peers.js';
 
 const { DataMessage } = shoal.signaling.v1;
 
-let sfu: TestSfu;
-let peers: Peers;
+const env = sfuForThisFile();
 const sockets: SignalingClient[] = [];
-before(async () => {
-  sfu = await startSfu();
-  peers = new Peers(sfu.url);
-});
 afterEach(() => {
-  peers.closeAll();
   for (const socket of sockets.splice(0)) socket.close();
-});
-after(async () => {
-  await sfu.stop();
-  nodeDataChannel.cleanup();
 });
 
 /** A client that joins over WebSocket and never answers the subscriber offer: no data channel. */
 async function webSocketOnly(room: string, identity: string): Promise<SignalingClient> {
-  const client = await SignalingClient.connect(sfu.url, 'json');
+  const client = await SignalingClient.connect(env.sfu.url, 'json');
   sockets.push(client);
   const reply = await client.request({ join: { room, identity } });
   assert.equal(reply.message, 'joined');
@@ -39,8 +27,8 @@ function decodeText(message: string | Buffer): { text?: string; fromIdentity?: s
 
 describe('data', { timeout: 60_000 }, () => {
   test('reliable data channel messages reach the rest of the room only', async () => {
-    const [alice, bob, carol] = await Promise.all([peers.join('data-1', 'alice'), peers.join('data-1', 'bob'), peers.join('data-1', 'carol')]);
-    const outsider = await peers.join('data-1x', 'dave');
+    const [alice, bob, carol] = await Promise.all([env.peers.join('data-1', 'alice'), env.peers.join('data-1', 'bob'), env.peers.join('data-1', 'carol')]);
+    const outsider = await env.peers.join('data-1x', 'dave');
     await Promise.all([alice, bob, carol, outsider].map((p) => p.waitForChannels()));
     for (let i = 0; i < 20; i++) assert.ok(alice.sendOnChannel('reliable', JSON.stringify({ text: `hello ${i}` })));
     for (const peer of [bob, carol]) {
@@ -55,7 +43,7 @@ describe('data', { timeout: 60_000 }, () => {
   });
 
   test('unreliable messages (protobuf) travel on the unreliable channel', async () => {
-    const [alice, bob] = await Promise.all([peers.join('data-2', 'alice'), peers.join('data-2', 'bob')]);
+    const [alice, bob] = await Promise.all([env.peers.join('data-2', 'alice'), env.peers.join('data-2', 'bob')]);
     await Promise.all([alice, bob].map((p) => p.waitForChannels()));
     const payload = Buffer.from([0, 1, 2, 250, 255]);
     const encoded = Buffer.from(DataMessage.encode({ binary: payload, unreliable: true }).finish());
@@ -71,7 +59,7 @@ describe('data', { timeout: 60_000 }, () => {
   });
 
   test('messages addressed to identities reach only those; an unknown identity is an error', async () => {
-    const [alice, bob, carol] = await Promise.all([peers.join('data-3', 'alice'), peers.join('data-3', 'bob'), peers.join('data-3', 'carol')]);
+    const [alice, bob, carol] = await Promise.all([env.peers.join('data-3', 'alice'), env.peers.join('data-3', 'bob'), env.peers.join('data-3', 'carol')]);
     await Promise.all([alice, bob, carol].map((p) => p.waitForChannels()));
     alice.signaling.send({ data: { text: 'for carol', toIdentities: ['carol'] } });
     await waitUntil(() => carol.dataReceived.length === 1, 5000, 'carol\'s message');
@@ -82,7 +70,7 @@ describe('data', { timeout: 60_000 }, () => {
   });
 
   test('the WebSocket data message is the fallback for clients without a data channel', async () => {
-    const bob = await peers.join('data-4', 'bob');
+    const bob = await env.peers.join('data-4', 'bob');
     await bob.waitForChannels();
     const legacy = await webSocketOnly('data-4', 'legacy');
     legacy.send({ data: { text: 'over the socket' } });
@@ -96,7 +84,7 @@ describe('data', { timeout: 60_000 }, () => {
   });
 
   test('a malformed data channel message gets an error and changes nothing else', async () => {
-    const [alice, bob] = await Promise.all([peers.join('data-5', 'alice'), peers.join('data-5', 'bob')]);
+    const [alice, bob] = await Promise.all([env.peers.join('data-5', 'alice'), env.peers.join('data-5', 'bob')]);
     await Promise.all([alice, bob].map((p) => p.waitForChannels()));
     alice.sendOnChannel('reliable', '{not json');
     const error = await alice.signaling.waitFor((e) => e.message === 'error');

@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import nodeDataChannel from 'node-datachannel';
+import { describe, test } from 'node:test';
 import { CLIENT_CODECS } from '../../bench/client/media-peer.js';
 import { readProbe, RtpSource } from '../../bench/client/rtp-source.js';
 import { buildFir, buildNack, buildPli, buildReceiverReport, parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
 import { rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
-import { Peers, sleep, waitUntil } from '../support/peers.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
 
-let sfu: TestSfu;
-let peers: Peers;
-before(async () => {
-  sfu = await startSfu({ media: { keyframeRequestIntervalMs: 500 } });
-  peers = new Peers(sfu.url);
-});
-afterEach(() => peers.closeAll());
-after(async () => {
-  await sfu.stop();
-  nodeDataChannel.cleanup();
-});
+const env = sfuForThisFile({ media: { keyframeRequestIntervalMs: 500 } });
 
 /** The section of an SDP for one mid. */
 function section(sdp: string, mid: string): string {
@@ -31,8 +19,8 @@ function plisFor(rtcp: Buffer[], ssrc: number): number {
 
 describe('forwarding', { timeout: 60_000 }, () => {
   test('Opus and VP8 travel end to end on one bundled publisher connection', async () => {
-    const bob = await peers.join('fwd-1', 'bob');
-    const { peer: alice, trackIds } = await peers.publisher('fwd-1', 'alice');
+    const bob = await env.peers.join('fwd-1', 'bob');
+    const { peer: alice, trackIds } = await env.peers.publisher('fwd-1', 'alice');
     const answer = alice.publisher!.remoteDescription()!.sdp;
     assert.match(answer, /a=group:BUNDLE 0 1/);
     assert.equal((answer.match(/a=rtcp-mux/g) ?? []).length, 2);
@@ -51,8 +39,8 @@ describe('forwarding', { timeout: 60_000 }, () => {
 
   for (const codec of ['H264', 'VP9'] as const) {
     test(`${codec} passes through when the publisher offers only ${codec}`, async () => {
-      const bob = await peers.join(`fwd-${codec}`, 'bob');
-      const alice = await peers.join(`fwd-${codec}`, 'alice');
+      const bob = await env.peers.join(`fwd-${codec}`, 'bob');
+      const alice = await env.peers.join(`fwd-${codec}`, 'alice');
       const [track] = await alice.publish({ video: codec });
       await alice.waitPublisherConnected();
       alice.startMedia();
@@ -68,9 +56,9 @@ describe('forwarding', { timeout: 60_000 }, () => {
   }
 
   test('every subscriber gets its own SSRC and an unbroken sequence', async () => {
-    const bob = await peers.join('fwd-2', 'bob');
-    const carol = await peers.join('fwd-2', 'carol');
-    const { peer: alice, trackIds } = await peers.publisher('fwd-2', 'alice');
+    const bob = await env.peers.join('fwd-2', 'bob');
+    const carol = await env.peers.join('fwd-2', 'carol');
+    const { peer: alice, trackIds } = await env.peers.publisher('fwd-2', 'alice');
     const videoId = trackIds[1]!;
     const atBob = await bob.waitForPackets(videoId, 100);
     const atCarol = await carol.waitForPackets(videoId, 100);
@@ -86,8 +74,8 @@ describe('forwarding', { timeout: 60_000 }, () => {
   });
 
   test('a replaced source keeps the subscriber\'s SSRC, sequence and timestamps continuous', async () => {
-    const bob = await peers.join('fwd-3', 'bob');
-    const alice = await peers.join('fwd-3', 'alice');
+    const bob = await env.peers.join('fwd-3', 'bob');
+    const alice = await env.peers.join('fwd-3', 'alice');
     // Video only: a single m-line takes packets of any SSRC.
     const [track] = await alice.publish({ video: 'VP8' });
     await alice.waitPublisherConnected();
@@ -109,18 +97,18 @@ describe('forwarding', { timeout: 60_000 }, () => {
   });
 
   test('a new subscriber makes the publisher get a keyframe request', async () => {
-    const { peer: alice, trackIds } = await peers.publisher('fwd-4', 'alice');
+    const { peer: alice, trackIds } = await env.peers.publisher('fwd-4', 'alice');
     const ssrc = alice.published.get('video')!.source.ssrc;
     await sleep(700);
     const before = plisFor(alice.publisherRtcp('video'), ssrc);
-    const bob = await peers.join('fwd-4', 'bob');
+    const bob = await env.peers.join('fwd-4', 'bob');
     await bob.waitForPackets(trackIds[1]!, 5);
     await waitUntil(() => plisFor(alice.publisherRtcp('video'), ssrc) > before, 5000, 'a PLI at the publisher');
   });
 
   test('a subscriber FIR reaches the publisher as a keyframe request', async () => {
-    const bob = await peers.join('fwd-5f', 'bob');
-    const { peer: alice, trackIds } = await peers.publisher('fwd-5f', 'alice');
+    const bob = await env.peers.join('fwd-5f', 'bob');
+    const { peer: alice, trackIds } = await env.peers.publisher('fwd-5f', 'alice');
     const video = await bob.waitForPackets(trackIds[1]!, 10);
     const ssrc = alice.published.get('video')!.source.ssrc;
     await sleep(1000);
@@ -131,8 +119,8 @@ describe('forwarding', { timeout: 60_000 }, () => {
   });
 
   test('subscriber PLI and FIR reach the publisher, coalesced and throttled', async () => {
-    const subscribers = await Promise.all(['bob', 'carol', 'dave'].map((name) => peers.join('fwd-5', name)));
-    const { peer: alice, trackIds } = await peers.publisher('fwd-5', 'alice');
+    const subscribers = await Promise.all(['bob', 'carol', 'dave'].map((name) => env.peers.join('fwd-5', name)));
+    const { peer: alice, trackIds } = await env.peers.publisher('fwd-5', 'alice');
     const videoId = trackIds[1]!;
     const tracks = await Promise.all(subscribers.map((s) => s.waitForPackets(videoId, 10)));
     const ssrc = alice.published.get('video')!.source.ssrc;
@@ -159,8 +147,8 @@ describe('forwarding', { timeout: 60_000 }, () => {
   });
 
   test('subscriber NACKs are answered from the retransmission buffer as RTX', async () => {
-    const bob = await peers.join('fwd-6', 'bob');
-    const { trackIds } = await peers.publisher('fwd-6', 'alice');
+    const bob = await env.peers.join('fwd-6', 'bob');
+    const { trackIds } = await env.peers.publisher('fwd-6', 'alice');
     const video = await bob.waitForPackets(trackIds[1]!, 20);
     video.keepPackets = true;
     await waitUntil(() => video.rtp.length >= 30, 5000, 'packets to NACK');
@@ -185,7 +173,7 @@ describe('forwarding', { timeout: 60_000 }, () => {
   });
 
   test('publishers get REMB for their SSRCs at the configured maximum', async () => {
-    const { peer: alice } = await peers.publisher('fwd-7', 'alice');
+    const { peer: alice } = await env.peers.publisher('fwd-7', 'alice');
     await waitUntil(() => alice.publisherRtcp('video').some((p) => parseRembBitrate(p) !== undefined), 5000, 'a REMB');
     await sleep(1000);
     const rembs = alice.publisherRtcp('video').map(parseRembBitrate).filter((b): b is number => b !== undefined);

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import nodeDataChannel from 'node-datachannel';
-import { packetsDuring, Peers, waitUntil } from '../support/peers.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { describe, test } from 'node:test';
+import { packetsDuring, waitUntil, sfuForThisFile } from '../support/peers.js';
 
-let sfu: TestSfu;
-let peers: Peers;
-before(async () => {
-  sfu = await startSfu();
-  peers = new Peers(sfu.url);
-});
-afterEach(() => peers.closeAll());
-after(async () => {
-  await sfu.stop();
-  nodeDataChannel.cleanup();
-});
+const env = sfuForThisFile();
 
 /** The m-line of a mid in an SDP, as its `m=` line. */
 function mLineOf(sdp: string, mid: string): string | undefined {
@@ -24,9 +12,9 @@ function mLineOf(sdp: string, mid: string): string | undefined {
 
 describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
   test('a new publisher reaches every subscriber already in the room through renegotiation', async () => {
-    const bob = await peers.join('life-1', 'bob');
-    const carol = await peers.join('life-1', 'carol');
-    const { trackIds } = await peers.publisher('life-1', 'alice');
+    const bob = await env.peers.join('life-1', 'bob');
+    const carol = await env.peers.join('life-1', 'carol');
+    const { trackIds } = await env.peers.publisher('life-1', 'alice');
     for (const subscriber of [bob, carol]) {
       await subscriber.signaling.waitFor((e) => e.message === 'trackPublished' && trackIds.includes((e.trackPublished as { track: { trackId: string } }).track.trackId));
       for (const id of trackIds) await subscriber.waitForPackets(id, 20);
@@ -38,8 +26,8 @@ describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
   });
 
   test('a publisher that leaves is removed from subscribers: told, m-lines rejected, packets stop', async () => {
-    const bob = await peers.join('life-2', 'bob');
-    const { peer: alice, trackIds } = await peers.publisher('life-2', 'alice');
+    const bob = await env.peers.join('life-2', 'bob');
+    const { peer: alice, trackIds } = await env.peers.publisher('life-2', 'alice');
     for (const id of trackIds) await bob.waitForPackets(id, 10);
     const mids = trackIds.map((id) => bob.received.get(id)!.mid);
     const offersBefore = bob.subscriberOffers.length;
@@ -59,9 +47,9 @@ describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
   });
 
   test('a late subscriber gets every track already published', async () => {
-    const a = await peers.publisher('life-3', 'alice');
-    const b = await peers.publisher('life-3', 'bob');
-    const dave = await peers.join('life-3', 'dave');
+    const a = await env.peers.publisher('life-3', 'alice');
+    const b = await env.peers.publisher('life-3', 'bob');
+    const dave = await env.peers.join('life-3', 'dave');
     const joined = dave.joined!.joined as { tracks: Array<{ trackId: string }>; participants: Array<{ identity: string }> };
     const expected = [...a.trackIds, ...b.trackIds];
     assert.deepEqual(joined.tracks.map((t) => t.trackId).sort(), expected.sort());
@@ -70,32 +58,32 @@ describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
   });
 
   test('a publisher that leaves and rejoins with the same identity is received again', async () => {
-    const bob = await peers.join('life-4', 'bob');
-    const first = await peers.publisher('life-4', 'alice');
+    const bob = await env.peers.join('life-4', 'bob');
+    const first = await env.peers.publisher('life-4', 'alice');
     for (const id of first.trackIds) await bob.waitForPackets(id, 10);
     await first.peer.leave();
     first.peer.close();
-    const second = await peers.publisher('life-4', 'alice');
+    const second = await env.peers.publisher('life-4', 'alice');
     assert.notDeepEqual(second.trackIds, first.trackIds);
     for (const id of second.trackIds) await bob.waitForPackets(id, 20);
     assert.ok((await packetsDuring(bob, second.trackIds, 500)) > 0);
   });
 
   test('joining again with an identity already in the room replaces the older session', async () => {
-    const bob = await peers.join('life-5', 'bob');
-    const old = await peers.join('life-5', 'alice');
+    const bob = await env.peers.join('life-5', 'bob');
+    const old = await env.peers.join('life-5', 'alice');
     const replacedError = old.signaling.waitFor((e) => e.message === 'error');
-    const fresh = await peers.publisher('life-5', 'alice');
+    const fresh = await env.peers.publisher('life-5', 'alice');
     assert.equal(((await replacedError).error as { code: string }).code, 'REPLACED');
     await bob.signaling.waitFor((e) => e.message === 'participantLeft' && (e.participantLeft as { participantId: string }).participantId === old.participantId);
     for (const id of fresh.trackIds) await bob.waitForPackets(id, 10);
   });
 
   test('two rooms never see each other\'s media or events', async () => {
-    const bob = await peers.join('life-6a', 'bob');
-    const frank = await peers.join('life-6b', 'frank');
-    const alice = await peers.publisher('life-6a', 'alice');
-    const erin = await peers.publisher('life-6b', 'erin');
+    const bob = await env.peers.join('life-6a', 'bob');
+    const frank = await env.peers.join('life-6b', 'frank');
+    const alice = await env.peers.publisher('life-6a', 'alice');
+    const erin = await env.peers.publisher('life-6b', 'erin');
     for (const id of alice.trackIds) await bob.waitForPackets(id, 20);
     for (const id of erin.trackIds) await frank.waitForPackets(id, 20);
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import nodeDataChannel from 'node-datachannel';
-import { errorCode, packetsDuring, Peers, sleep, waitUntil } from '../support/peers.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { describe, test } from 'node:test';
+import { errorCode, packetsDuring, sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
 
-let sfu: TestSfu;
-let peers: Peers;
-before(async () => {
-  sfu = await startSfu();
-  peers = new Peers(sfu.url);
-});
-afterEach(() => peers.closeAll());
-after(async () => {
-  await sfu.stop();
-  nodeDataChannel.cleanup();
-  setTimeout(() => {
-    const handles = (process as unknown as { _getActiveHandles(): Array<Record<string, unknown>> })._getActiveHandles();
-    process.stderr.write('HANDLES ' + handles.map((h) => `${(h.constructor as { name: string }).name} local=${JSON.stringify((h as { address?: () => unknown }).address?.())} remote=${String(h.remoteAddress)}:${String(h.remotePort)} destroyed=${String(h.destroyed)}`).join(' | ') + '\n');
-  }, 3000).unref();
-});
+const env = sfuForThisFile();
 
 /** An SDP whose fingerprint names another certificate: its DTLS handshake must fail. */
 function wrongFingerprint(sdp: string): string {
@@ -37,9 +21,9 @@ function firstOnly(transform: (sdp: string) => string): (sdp: string) => string 
 
 describe('failed connections', { timeout: 60_000 }, () => {
   test('a failed subscriber connection is replaced by a new one with the same tracks', async () => {
-    const { trackIds } = await peers.publisher('rec-1', 'alice');
+    const { trackIds } = await env.peers.publisher('rec-1', 'alice');
     // Every answer names a wrong certificate until the server offers a new connection.
-    const bob = await peers.join('rec-1', 'bob', { transformAnswer: (sdp, restarts) => (restarts === 0 ? wrongFingerprint(sdp) : sdp) });
+    const bob = await env.peers.join('rec-1', 'bob', { transformAnswer: (sdp, restarts) => (restarts === 0 ? wrongFingerprint(sdp) : sdp) });
     const restart = await bob.signaling.waitFor((e) => e.message === 'subscriberOffer' && (e.subscriberOffer as { restart: boolean }).restart);
     assert.deepEqual(
       (restart.subscriberOffer as { tracks: Array<{ trackId: string }> }).tracks.map((t) => t.trackId).sort(),
@@ -51,20 +35,20 @@ describe('failed connections', { timeout: 60_000 }, () => {
   });
 
   test('a connection that keeps failing is restarted a bounded number of times', async () => {
-    const mallory = await peers.join('rec-2', 'mallory', { transformAnswer: wrongFingerprint });
+    const mallory = await env.peers.join('rec-2', 'mallory', { transformAnswer: wrongFingerprint });
     await waitUntil(() => mallory.subscriberOffers.filter((o) => (o.subscriberOffer as { restart: boolean }).restart).length === 3, 15_000, 'three restarts');
     await sleep(1500);
     assert.equal(mallory.subscriberOffers.filter((o) => (o.subscriberOffer as { restart: boolean }).restart).length, 3);
     assert.notEqual(mallory.subscriber?.state(), 'connected');
     // Nobody else is affected.
-    const { trackIds } = await peers.publisher('rec-2b', 'alice');
-    const bob = await peers.join('rec-2b', 'bob');
+    const { trackIds } = await env.peers.publisher('rec-2b', 'alice');
+    const bob = await env.peers.join('rec-2b', 'bob');
     assert.ok((await packetsDuring(bob, trackIds, 1000)) > 0 || (await bob.waitForPackets(trackIds[0]!, 1)).packets > 0);
   });
 
   test('a failed publisher connection is reported; publishing again on a new one works', async () => {
-    const bob = await peers.join('rec-3', 'bob');
-    const alice = await peers.join('rec-3', 'alice', { transformOffer: firstOnly(wrongFingerprint) });
+    const bob = await env.peers.join('rec-3', 'bob');
+    const alice = await env.peers.join('rec-3', 'alice', { transformOffer: firstOnly(wrongFingerprint) });
     const failed = alice.signaling.waitFor((e) => errorCode(e) === 'CONNECTION_FAILED', 15_000);
     const first = await alice.publish({ audio: true, video: 'VP8' });
     alice.startMedia();

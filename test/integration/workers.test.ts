@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import nodeDataChannel from 'node-datachannel';
+import { describe, test } from 'node:test';
 import { buildNack, buildPli, parseFeedback } from '../../media/rtp/rtcp.js';
 import { rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
-import { errorCode, packetsDuring, Peers, sleep, waitUntil } from '../support/peers.js';
-import { startSfu, type TestSfu } from '../support/sfu.js';
+import { errorCode, packetsDuring, sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
 
-let sfu: TestSfu;
-let peers: Peers;
-before(async () => {
-  sfu = await startSfu({ workers: 2, roomWorkerCapacity: 2 });
-  peers = new Peers(sfu.url);
-});
-afterEach(() => peers.closeAll());
-after(async () => {
-  await sfu.stop();
-  nodeDataChannel.cleanup();
-});
+const env = sfuForThisFile({ workers: 2, roomWorkerCapacity: 2 });
 
 function workerOf(participantId: string): number {
-  for (const room of sfu.node.rooms.dump()) {
+  for (const room of env.sfu.node.rooms.dump()) {
     const p = room.participants.find((x) => x.participantId === participantId);
     if (p) return p.workerId;
   }
@@ -28,7 +16,7 @@ function workerOf(participantId: string): number {
 
 describe('media workers', { timeout: 90_000 }, () => {
   test('each worker thread loads its own binding; the main thread never does', async () => {
-    const versions = await Promise.all(sfu.node.pool.workers.map((w) => w.ready));
+    const versions = await Promise.all(env.sfu.node.pool.workers.map((w) => w.ready));
     assert.deepEqual(versions, ['0.24.5', '0.24.5']);
     // The test process loaded node-datachannel for its clients; the SFU's workers loaded private copies,
     // which is why both can run in one process. The control plane's modules never import the binding:
@@ -38,15 +26,15 @@ describe('media workers', { timeout: 90_000 }, () => {
   });
 
   test('a room spreads past the worker capacity and media crosses workers in-process', async () => {
-    const { peer: alice, trackIds } = await peers.publisher('spread', 'alice');
-    const bob = await peers.join('spread', 'bob');
-    const carol = await peers.join('spread', 'carol');
-    const dave = await peers.join('spread', 'dave');
+    const { peer: alice, trackIds } = await env.peers.publisher('spread', 'alice');
+    const bob = await env.peers.join('spread', 'bob');
+    const carol = await env.peers.join('spread', 'carol');
+    const dave = await env.peers.join('spread', 'dave');
     assert.equal(workerOf(alice.participantId), workerOf(bob.participantId), 'the room stays on one worker while it fits');
     assert.notEqual(workerOf(carol.participantId), workerOf(alice.participantId), 'then spreads');
     assert.equal(workerOf(dave.participantId), workerOf(carol.participantId));
     for (const peer of [bob, carol, dave]) for (const id of trackIds) await peer.waitForPackets(id, 50);
-    assert.equal(sfu.node.config.natsUrl, undefined, 'no NATS involved');
+    assert.equal(env.sfu.node.config.natsUrl, undefined, 'no NATS involved');
 
     // Keyframe requests cross back to the publisher's worker.
     const ssrc = alice.published.get('video')!.source.ssrc;
@@ -74,10 +62,10 @@ describe('media workers', { timeout: 90_000 }, () => {
 
   test('a failed worker is replaced; its participants are told and can rejoin; others keep receiving', async () => {
     // Two rooms land on different workers (new rooms go to the least loaded one).
-    const a = await peers.publisher('crash-a', 'alice');
-    const bob = await peers.join('crash-a', 'bob');
-    const c = await peers.publisher('crash-b', 'carol');
-    const dave = await peers.join('crash-b', 'dave');
+    const a = await env.peers.publisher('crash-a', 'alice');
+    const bob = await env.peers.join('crash-a', 'bob');
+    const c = await env.peers.publisher('crash-b', 'carol');
+    const dave = await env.peers.join('crash-b', 'dave');
     const failing = workerOf(a.peer.participantId);
     assert.notEqual(workerOf(c.peer.participantId), failing);
     for (const id of a.trackIds) await bob.waitForPackets(id, 20);
@@ -87,7 +75,7 @@ describe('media workers', { timeout: 90_000 }, () => {
 
     const aliceError = a.peer.signaling.waitFor((e) => e.message === 'error');
     const bobError = bob.signaling.waitFor((e) => e.message === 'error');
-    const oldHandle = sfu.node.pool.get(failing)!;
+    const oldHandle = env.sfu.node.pool.get(failing)!;
     await oldHandle.request('crash', {});
     assert.equal(errorCode(await aliceError), 'WORKER_FAILED');
     assert.equal(errorCode(await bobError), 'WORKER_FAILED');
@@ -97,12 +85,12 @@ describe('media workers', { timeout: 90_000 }, () => {
     assert.ok(daveVideo.maxGapMs < Math.max(gapBefore, 200), `largest gap at dave ${daveVideo.maxGapMs.toFixed(0)} ms`);
 
     // The slot has a fresh worker, and the failed participants join again on the same sockets.
-    await waitUntil(() => sfu.node.pool.get(failing) !== oldHandle && sfu.node.pool.get(failing)!.alive, 5000, 'a replacement worker');
-    await sfu.node.pool.get(failing)!.ready;
+    await waitUntil(() => env.sfu.node.pool.get(failing) !== oldHandle && env.sfu.node.pool.get(failing)!.alive, 5000, 'a replacement worker');
+    await env.sfu.node.pool.get(failing)!.ready;
     const rejoined = await a.peer.signaling.request({ join: { room: 'crash-a', identity: 'alice' } });
     assert.equal(rejoined.message, 'joined');
-    const alice2 = await peers.publisher('crash-a', 'alice2');
-    const bob2 = await peers.join('crash-a', 'bob2');
+    const alice2 = await env.peers.publisher('crash-a', 'alice2');
+    const bob2 = await env.peers.join('crash-a', 'bob2');
     for (const id of alice2.trackIds) await bob2.waitForPackets(id, 20);
   });
 });

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startSfu, type TestSfu } from './sfu.js';
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = process.env.SHOAL_CHROMIUM ?? '/usr/bin/chromium';
@@ -88,4 +90,18 @@ export function connectionStats(page: Page, which: 'publisherPc' | 'subscriberPc
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The hooks of a browser test file: an SFU and a Chromium, started before the tests and stopped after. */
+export function chromiumForThisFile(): { sfu: TestSfu; browser: Browser } {
+  const env = {} as { sfu: TestSfu; browser: Browser };
+  before(async () => {
+    env.sfu = await startSfu();
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.sfu?.stop();
+  });
+  return env;
 }

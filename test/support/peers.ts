@@ -1,3 +1,4 @@
+import { after, afterEach, before } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
 import { MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
 
@@ -6,6 +7,7 @@ if (process.env.SHOAL_TEST_LOG) {
   nodeDataChannel.initLogger('Warning', (level, message) => process.stderr.write(`client libdatachannel ${level}: ${message}\n`));
 }
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
+import { startSfu, type SfuOverrides, type TestSfu } from './sfu.js';
 
 /**
  * Joins MediaPeers to one SFU and closes them all at the end of a test file
@@ -53,3 +55,23 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export { waitUntil };
+
+/**
+ * The hooks of a test file that works against one SFU: it starts before the
+ * first test, the peers a test joined are closed after it, and at the end the
+ * SFU stops and the clients' binding is released (or the process would not exit).
+ */
+export function sfuForThisFile(overrides: SfuOverrides = {}): { sfu: TestSfu; peers: Peers } {
+  const env = {} as { sfu: TestSfu; peers: Peers };
+  before(async () => {
+    env.sfu = await startSfu(overrides);
+    env.peers = new Peers(env.sfu.url);
+  });
+  afterEach(() => env.peers.closeAll());
+  after(async () => {
+    env.peers?.closeAll();
+    await env.sfu?.stop();
+    nodeDataChannel.cleanup();
+  });
+  return env;
+}
