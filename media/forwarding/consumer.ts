@@ -37,8 +37,6 @@ export class Consumer {
   private open = false;
   private closed = false;
   private readonly retransmitHeader: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
-  packetsSent = 0;
-  retransmissions = 0;
 
   constructor(options: ConsumerOptions) {
     this.producer = options.producer;
@@ -69,7 +67,6 @@ export class Consumer {
   send(packet: Buffer, header: SourceHeader, nowMs: number): void {
     if (!this.open || !this.rewriter.rewrite(packet, header, nowMs)) return;
     if (!this.transmit(packet)) return;
-    this.packetsSent++;
     counters.packetsOut++;
     counters.bytesOut += packet.length;
   }
@@ -103,7 +100,7 @@ export class Consumer {
       if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, performance.now())) {
         const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
         if (this.transmit(out)) {
-          this.retransmissions++;
+          counters.retransmissions++;
           counters.packetsOut++;
           counters.bytesOut += out.length;
         }

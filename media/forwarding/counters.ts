@@ -4,4 +4,6 @@ export const counters = {
   bytesIn: 0,
   packetsOut: 0,
   bytesOut: 0,
+  /** Packets sent again in answer to NACKs (included in packetsOut). */
+  retransmissions: 0,
 };

@@ -104,8 +104,6 @@ export type WorkerEvent =
   | { kind: 'event'; type: 'data'; participantId: string; message: string | Uint8Array }
   | { kind: 'event'; type: 'stats'; stats: WorkerStats };
 
-export type WorkerEventType = WorkerEvent['type'];
-
 export interface WorkerStats {
   workerId: number;
   participants: number;
@@ -116,6 +114,7 @@ export interface WorkerStats {
   packetsOut: number;
   bytesIn: number;
   bytesOut: number;
+  retransmissions: number;
   /** Event-loop delay of the media thread over the last interval, ms. */
   eventLoopLagP50Ms: number;
   eventLoopLagP99Ms: number;

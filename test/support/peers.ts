@@ -1,6 +1,7 @@
 import { after, afterEach, before } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import { MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
+import assert from 'node:assert/strict';
+import { callbackErrors, MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
 
 // The clients' libdatachannel warnings, when SHOAL_TEST_LOG asks for logs.
 if (process.env.SHOAL_TEST_LOG) {
@@ -72,6 +73,7 @@ export function sfuForThisFile(overrides: SfuOverrides = {}): { sfu: TestSfu; pe
     env.peers?.closeAll();
     await env.sfu?.stop();
     nodeDataChannel.cleanup();
+    assert.deepEqual(callbackErrors, [], 'no client callback threw');
   });
   return env;
 }
