@@ -115,6 +115,8 @@ export class MediaPeer {
   private publishOptions: PublishOptions | undefined;
   /** Ids of the subscriber offers applied and not answered yet, oldest first. */
   private answering: number[] = [];
+  /** Subscriber offers received and not applied yet. */
+  private offerQueue: ServerEvent[] = [];
   private closed = false;
   private mediaRates: [number, number] = [100, 50];
   /** Local failures (a candidate libdatachannel refused), kept for inspection. */
@@ -222,8 +224,28 @@ export class MediaPeer {
 
   /** Resolves with the received track once it has at least `packets` packets. */
   async waitForPackets(trackId: string, packets = 1, timeoutMs = 10_000): Promise<ReceivedTrack> {
-    await waitUntil(() => (this.received.get(trackId)?.packets ?? 0) >= packets, timeoutMs, `${packets} packets of ${trackId} at ${this.options.identity}`);
+    await waitUntil(
+      () => (this.received.get(trackId)?.packets ?? 0) >= packets,
+      timeoutMs,
+      () => `${packets} packets of ${trackId} at ${this.options.identity} (${this.describe()})`,
+    );
     return this.received.get(trackId)!;
+  }
+
+  /** The state of this peer's connections, for failure messages. */
+  describe(): string {
+    const tracks = [...this.received.values()].map((t) => `${t.trackId}@${t.mid}: ${t.packets} packets, ${t.track.isOpen() ? 'open' : 'not open'}`);
+    const offers = this.subscriberOffers.map((o) => {
+      const offer = o.subscriberOffer as { tracks: Array<{ mid: string }>; restart: boolean };
+      return (offer.restart ? 'restart:' : '') + (offer.tracks.map((t) => t.mid).join('+') || '-');
+    });
+    return [
+      `subscriber ${this.subscriber?.state() ?? 'none'}`,
+      `offers [${offers.join(' | ')}]`,
+      `pending mids [${[...this.pendingTracks.keys()].join(',')}]`,
+      `tracks {${tracks.join('; ')}}`,
+      `errors ${this.errors.length}`,
+    ].join(', ');
   }
 
   /** Sends raw RTCP (a PLI, a NACK) to the server on the subscriber track of `trackId`. */
@@ -347,9 +369,31 @@ export class MediaPeer {
   }
 
   private onSubscriberOffer(event: ServerEvent): void {
-    const offer = event.subscriberOffer as { sdp: string; tracks: Array<{ mid: string; trackId: string }>; restart: boolean; offerId: number };
     this.subscriberOffers.push(event);
-    if (offer.restart) this.dropSubscriber();
+    if ((event.subscriberOffer as { restart: boolean }).restart) {
+      // Everything before a restart belongs to the failed connection.
+      this.offerQueue = [];
+      this.dropSubscriber();
+    }
+    this.offerQueue.push(event);
+    this.applyOffers();
+  }
+
+  /**
+   * Applies queued offers in order. A renegotiation is held back while the
+   * connection's DTLS handshake runs: libdatachannel sets up SCTP twice when an
+   * offer lands in the moment DTLS completes, and the connection dies.
+   */
+  private applyOffers(): void {
+    while (this.offerQueue.length > 0) {
+      const state = this.subscriber?.state();
+      if (this.subscriber?.remoteDescription() && (state === 'new' || state === 'connecting')) return;
+      this.applyOffer(this.offerQueue.shift()!);
+    }
+  }
+
+  private applyOffer(event: ServerEvent): void {
+    const offer = event.subscriberOffer as { sdp: string; tracks: Array<{ mid: string; trackId: string }>; offerId: number };
     this.midToTrack = new Map(offer.tracks.map((t) => [t.mid, t.trackId]));
     if (!this.subscriber) {
       // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
@@ -363,10 +407,11 @@ export class MediaPeer {
         this.signaling.send({ subscriberAnswer: { sdp: this.options.transformAnswer?.(sdp, restarts) ?? sdp, offerId } });
       }));
       pc.onLocalCandidate(guarded((candidate, mid) => this.trickle(ConnectionRole.SUBSCRIBER, candidate, mid)));
+      pc.onStateChange(guarded(() => this.applyOffers()));
       pc.onTrack(guarded((track) => this.onTrack(track)));
       pc.onDataChannel(guarded((channel) => {
         this.channels.set(channel.getLabel(), keepUntilClosed(channel));
-        channel.onMessage((message) => this.dataReceived.push({ channel: channel.getLabel(), message: message as string | Buffer }));
+        channel.onMessage(guarded((message) => this.dataReceived.push({ channel: channel.getLabel(), message: message as string | Buffer })));
       }));
     }
     this.answering.push(offer.offerId);
@@ -408,10 +453,10 @@ function randomSsrc(): number {
   return randomInt(1, 0xffffffff);
 }
 
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -72,7 +72,9 @@ export class SubscriberTransport {
     }));
     this.pc.onStateChange(guarded((state) => {
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
-      if (state === 'failed' && !this.closed) options.onFailed();
+      // 'closed' from the other side counts too: libdatachannel closes a connection whose SCTP
+      // set-up raced with a renegotiation, and a client may drop its connection but keep the socket.
+      if ((state === 'failed' || state === 'closed') && !this.closed) options.onFailed();
     }));
     this.reliable = keepUntilClosed(this.pc.createDataChannel('reliable'));
     this.unreliable = keepUntilClosed(this.pc.createDataChannel('unreliable', { unordered: true, maxRetransmits: 0 }));

@@ -1,14 +1,15 @@
+import assert from 'node:assert/strict';
 import { after, afterEach, before } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import assert from 'node:assert/strict';
 import { callbackErrors, MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
-
-// The clients' libdatachannel warnings, when SHOAL_TEST_LOG asks for logs.
-if (process.env.SHOAL_TEST_LOG) {
-  nodeDataChannel.initLogger('Warning', (level, message) => process.stderr.write(`client libdatachannel ${level}: ${message}\n`));
-}
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
 import { startSfu, type SfuOverrides, type TestSfu } from './sfu.js';
+
+// The test clients' libdatachannel logs: SHOAL_TEST_CLIENT_LOG=Info|Debug|..., warnings with SHOAL_TEST_LOG.
+const clientLogLevel = process.env.SHOAL_TEST_CLIENT_LOG ?? (process.env.SHOAL_TEST_LOG ? 'Warning' : undefined);
+if (clientLogLevel) {
+  nodeDataChannel.initLogger(clientLogLevel as 'Warning', (level, message) => process.stderr.write(`client libdatachannel ${level}: ${message}\n`));
+}
 
 /**
  * Joins MediaPeers to one SFU and closes them all at the end of a test file
