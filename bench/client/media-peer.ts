@@ -4,8 +4,19 @@ import { randomInt } from 'node:crypto';
 import { shoal } from '../../proto/generated/shoal.js';
 import { guarded, onCallbackError } from '../../media/binding/guard-callbacks.js';
 import { keepUntilClosed } from '../../media/binding/keep-until-closed.js';
+import { parseFeedback } from '../../media/rtp/rtcp.js';
+import { attribute, attributes, parseSdp } from '../../media/sdp/sdp.js';
+import { MediaGenerator } from './media-generator.js';
+import { TEST_PROFILE, type MediaProfile } from './media-profile.js';
+import { ReceivedTrack } from './received-track.js';
 import { RtpSource } from './rtp-source.js';
 import { SignalingClient, type ServerEvent } from './signaling-client.js';
+import { LatencyHistogram } from './stream-stats.js';
+
+export { ReceivedTrack };
+
+/** One-way latency of every packet received by the MediaPeers of this process that have no histogram of their own. */
+export const processLatency = new LatencyHistogram();
 
 const { ConnectionRole } = shoal.signaling.v1;
 
@@ -35,6 +46,10 @@ export interface MediaPeerOptions {
   transformAnswer?: (sdp: string, restarts: number) => string;
   /** Rewrites each publisher offer before it is sent (for tests of bad offers). */
   transformOffer?: (sdp: string) => string;
+  /** Behave like a video receiver: NACK gaps, PLI when there is no picture (benchmarks). */
+  feedback?: boolean;
+  /** Where received packets' latency goes; default `processLatency`. */
+  latency?: LatencyHistogram;
 }
 
 export interface PublishOptions {
@@ -42,53 +57,13 @@ export interface PublishOptions {
   video?: boolean | VideoCodec;
 }
 
-/** One track arriving on the subscriber connection. */
-export class ReceivedTrack {
-  packets = 0;
-  bytes = 0;
-  readonly ssrcs = new Set<number>();
-  readonly payloadTypes = new Set<number>();
-  lastSeq = -1;
-  /** Sequence numbers that did not follow the previous one. */
-  seqJumps = 0;
-  lastPacketAt = 0;
-  /** Largest gap between two packets, ms. */
-  maxGapMs = 0;
-  readonly rtcp: Buffer[] = [];
-  readonly rtp: Buffer[] = [];
-  keepPackets = false;
-
-  constructor(
-    readonly trackId: string,
-    readonly mid: string,
-    readonly track: Track,
-  ) {}
-
-  onPacket(packet: Buffer): void {
-    const pt = packet[1]! & 0x7f;
-    if (packet[1]! >= 192 && packet[1]! <= 223) {
-      this.rtcp.push(packet);
-      return;
-    }
-    const now = performance.now();
-    if (this.lastPacketAt > 0) this.maxGapMs = Math.max(this.maxGapMs, now - this.lastPacketAt);
-    this.lastPacketAt = now;
-    this.packets++;
-    this.bytes += packet.length;
-    this.payloadTypes.add(pt);
-    this.ssrcs.add(packet.readUInt32BE(8));
-    const seq = packet.readUInt16BE(2);
-    if (this.lastSeq >= 0 && seq !== ((this.lastSeq + 1) & 0xffff)) this.seqJumps++;
-    this.lastSeq = seq;
-    if (this.keepPackets) this.rtp.push(packet);
-  }
-}
-
 interface PublishedTrack {
   kind: 'audio' | 'video';
   track: Track;
   source: RtpSource;
   rtcp: Buffer[];
+  /** PLIs (and FIRs) the SFU sent for this track. */
+  keyframeRequests: number;
 }
 
 /**
@@ -107,18 +82,20 @@ export class MediaPeer {
   readonly received = new Map<string, ReceivedTrack>();
   /** mid → track id, from the latest subscriber offer. */
   private midToTrack = new Map<string, string>();
+  /** mid → what its m-line in the latest subscriber offer says. */
+  private mLines = new Map<string, { kind: string; rtxSsrc?: number }>();
   readonly subscriberOffers: ServerEvent[] = [];
   readonly channels = new Map<string, DataChannel>();
   readonly dataReceived: Array<{ channel: string; message: string | Buffer }> = [];
   private pendingCandidates = { publisher: [] as Array<[string, string]>, subscriber: [] as Array<[string, string]> };
-  private mediaTimer: NodeJS.Timeout | undefined;
+  private generator: MediaGenerator | undefined;
   private publishOptions: PublishOptions | undefined;
   /** Ids of the subscriber offers applied and not answered yet, oldest first. */
   private answering: number[] = [];
   /** Subscriber offers received and not applied yet. */
   private offerQueue: ServerEvent[] = [];
   private closed = false;
-  private mediaRates: [number, number] = [100, 50];
+  private mediaProfile: MediaProfile = TEST_PROFILE;
   /** Local failures (a candidate libdatachannel refused), kept for inspection. */
   readonly errors: Error[] = [];
   private readonly pendingTracks = new Map<string, Track>();
@@ -189,32 +166,32 @@ export class MediaPeer {
   }
 
   /** Sends one RTP packet on a published track; returns false when the track is not open yet. */
-  sendRtp(kind: 'audio' | 'video', payloadSize = kind === 'audio' ? 100 : 1100, marker = false, tsStep = kind === 'audio' ? 960 : 3000): boolean {
+  sendRtp(kind: 'audio' | 'video', payloadSize = kind === 'audio' ? 100 : 1100, marker = false, tsStep = kind === 'audio' ? 960 : 3000, keyframe = false): boolean {
     const published = this.published.get(kind);
     if (!published || !published.track.isOpen()) return false;
     try {
-      return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep }));
+      return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep, keyframe }));
     } catch {
       return false; // closed between the check and the send
     }
   }
 
-  /** Sends media at a steady rate until `stopMedia`: `videoPps` video and `audioPps` audio packets per second. */
-  startMedia(videoPps = 100, audioPps = 50): void {
+  /** Sends media as an encoder would, by `profile`, until `stopMedia`; keyframes also on the SFU's PLIs. */
+  startMedia(profile: MediaProfile = TEST_PROFILE): void {
     this.stopMedia();
     if (this.closed) return;
-    this.mediaRates = [videoPps, audioPps];
-    let tick = 0;
-    this.mediaTimer = setInterval(() => {
-      tick++;
-      if (this.published.has('video')) for (let i = 0; i < videoPps / 50; i++) this.sendRtp('video', 1100, i === 0, i === 0 ? 1800 : 0);
-      if (this.published.has('audio') && (audioPps >= 50 || tick % Math.round(50 / audioPps) === 0)) this.sendRtp('audio');
-    }, 20);
+    this.mediaProfile = profile;
+    const sending: MediaProfile = {
+      ...(this.published.has('video') && profile.video ? { video: profile.video } : {}),
+      ...(this.published.has('audio') && profile.audio ? { audio: profile.audio } : {}),
+    };
+    this.generator = new MediaGenerator(sending, (kind, size, opts) => this.sendRtp(kind, size, opts.marker, opts.tsStep, opts.keyframe));
+    this.generator.start();
   }
 
   stopMedia(): void {
-    clearInterval(this.mediaTimer);
-    this.mediaTimer = undefined;
+    this.generator?.stop();
+    this.generator = undefined;
   }
 
   /** RTCP the publisher received on one of its tracks (PLIs, REMB). */
@@ -312,8 +289,16 @@ export class MediaPeer {
   }
 
   private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
-    const published: PublishedTrack = { kind, track: keepUntilClosed(track), source, rtcp: [] };
-    track.onMessage(guarded((packet) => published.rtcp.push(packet)));
+    const published: PublishedTrack = { kind, track: keepUntilClosed(track), source, rtcp: [], keyframeRequests: 0 };
+    track.onMessage(guarded((packet) => {
+      published.rtcp.push(packet);
+      if (published.rtcp.length > 10_000) published.rtcp.splice(0, 5_000);
+      // Answer a keyframe request with a keyframe burst, as an encoder does.
+      if (parseFeedback(packet).keyframe.includes(published.source.ssrc)) {
+        published.keyframeRequests++;
+        if (kind === 'video') this.generator?.requestKeyframe();
+      }
+    }));
     this.published.set(kind, published);
   }
 
@@ -334,13 +319,13 @@ export class MediaPeer {
     }
     if (code === 'CONNECTION_FAILED' && this.publishOptions && !this.closed) {
       // The publisher connection failed and its tracks are gone: publish again on a new one.
-      const restartMedia = this.mediaTimer !== undefined;
+      const restartMedia = this.generator !== undefined;
       this.dropPublisher();
       this.publish(this.publishOptions)
         .then(async () => {
           if (!restartMedia) return;
           await this.waitPublisherConnected();
-          this.startMedia(...this.mediaRates);
+          this.startMedia(this.mediaProfile);
         })
         .catch((error: Error) => this.errors.push(error));
       return;
@@ -395,6 +380,7 @@ export class MediaPeer {
   private applyOffer(event: ServerEvent): void {
     const offer = event.subscriberOffer as { sdp: string; tracks: Array<{ mid: string; trackId: string }>; offerId: number };
     this.midToTrack = new Map(offer.tracks.map((t) => [t.mid, t.trackId]));
+    this.mLines = describeMLines(offer.sdp);
     if (!this.subscriber) {
       // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
       const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
@@ -443,10 +429,32 @@ export class MediaPeer {
       track.onMessage(() => undefined);
       return;
     }
-    const received = new ReceivedTrack(trackId, mid, track);
+    const line = this.mLines.get(mid);
+    const received = new ReceivedTrack(
+      trackId,
+      mid,
+      track,
+      this.options.latency ?? processLatency,
+      line?.rtxSsrc,
+      this.options.feedback ?? false,
+      line?.kind === 'video',
+    );
     this.received.set(trackId, received);
     track.onMessage(guarded((packet) => received.onPacket(packet)));
   }
+}
+
+/** Kind and RTX SSRC (from the FID group) of every m-line of an SDP, by mid. */
+function describeMLines(text: string): Map<string, { kind: string; rtxSsrc?: number }> {
+  const lines = new Map<string, { kind: string; rtxSsrc?: number }>();
+  for (const media of parseSdp(text).media) {
+    const mid = attribute(media.lines, 'mid');
+    if (mid === undefined) continue;
+    const fid = attributes(media.lines, 'ssrc-group').find((v) => v.startsWith('FID '));
+    const rtx = fid ? Number(fid.split(' ')[2]) : undefined;
+    lines.set(mid, { kind: media.kind, ...(rtx !== undefined && Number.isFinite(rtx) ? { rtxSsrc: rtx } : {}) });
+  }
+  return lines;
 }
 
 function randomSsrc(): number {

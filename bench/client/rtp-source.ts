@@ -1,11 +1,15 @@
+import { payloadOffset } from '../../media/rtp/rtp-packet.js';
+
 /**
  * Synthetic RTP for test and benchmark publishers: correct headers, and a
- * probe at the start of every payload (magic, per-stream counter, send time)
- * so a receiver measures loss and one-way latency exactly.
+ * probe at the start of every payload (magic, per-stream counter, send time,
+ * flags) so a receiver measures loss and one-way latency exactly and knows a
+ * keyframe when it sees one.
  */
 
 export const PROBE_MAGIC = 0x53484f4c; // "SHOL"
-export const PROBE_SIZE = 16;
+export const PROBE_SIZE = 17;
+const FLAG_KEYFRAME = 1;
 
 export class RtpSource {
   private seq = Math.floor(Math.random() * 0x10000);
@@ -19,7 +23,7 @@ export class RtpSource {
   ) {}
 
   /** The next packet: `payloadSize` bytes (at least the probe), timestamp advanced by `tsStep` first. */
-  next(payloadSize: number, options: { marker?: boolean; tsStep?: number } = {}): Buffer {
+  next(payloadSize: number, options: { marker?: boolean; tsStep?: number; keyframe?: boolean } = {}): Buffer {
     this.ts = (this.ts + (options.tsStep ?? 0)) >>> 0;
     const packet = Buffer.alloc(12 + Math.max(PROBE_SIZE, payloadSize));
     packet[0] = 0x80;
@@ -30,6 +34,7 @@ export class RtpSource {
     packet.writeUInt32BE(PROBE_MAGIC, 12);
     packet.writeUInt32BE(this.counter, 16);
     packet.writeDoubleBE(performance.timeOrigin + performance.now(), 20);
+    packet[28] = options.keyframe ? FLAG_KEYFRAME : 0;
     this.seq = (this.seq + 1) & 0xffff;
     this.counter = (this.counter + 1) >>> 0;
     return packet;
@@ -40,15 +45,22 @@ export interface Probe {
   counter: number;
   /** Send time, ms since the epoch (same clock on one machine). */
   sentAtMs: number;
+  keyframe: boolean;
 }
 
-/** Reads the probe of a packet made by RtpSource, or undefined for anything else. */
-export function readProbe(packet: Uint8Array): Probe | undefined {
-  const cc = packet[0]! & 0x0f;
-  let offset = 12 + 4 * cc;
-  if (packet[0]! & 0x10) offset += 4 + 4 * ((packet[offset + 2]! << 8) | packet[offset + 3]!);
+/**
+ * Reads the probe of a packet made by RtpSource, or undefined for anything
+ * else. `rtx`: the packet is an RTX retransmission (RFC 4588), whose payload
+ * starts with the original sequence number.
+ */
+export function readProbe(packet: Uint8Array, rtx = false): Probe | undefined {
+  const offset = payloadOffset(packet) + (rtx ? 2 : 0);
   if (packet.length < offset + PROBE_SIZE) return undefined;
   const view = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
   if (view.readUInt32BE(offset) !== PROBE_MAGIC) return undefined;
-  return { counter: view.readUInt32BE(offset + 4), sentAtMs: view.readDoubleBE(offset + 8) };
+  return {
+    counter: view.readUInt32BE(offset + 4),
+    sentAtMs: view.readDoubleBE(offset + 8),
+    keyframe: (view[offset + 16]! & FLAG_KEYFRAME) !== 0,
+  };
 }
