@@ -57,6 +57,14 @@ export class ReceivedTrack {
     this.stream = new StreamReceiver(latency);
   }
 
+  /** Zero the measurement counters (start of a benchmark window). */
+  resetStats(): void {
+    this.stream.reset();
+    this.nacksSent = 0;
+    this.plisSent = 0;
+    this.retransmissions = 0;
+  }
+
   onPacket(packet: Buffer): void {
     if (isRtcp(packet)) {
       this.rtcp.push(packet);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `shoal` command line. */
 import { Builtins, Cli } from 'clipanion';
+import { BenchCommand } from './bench-command.js';
+import { LoadtestCommand } from './loadtest-command.js';
 import { ServeCommand } from './serve-command.js';
 
 const cli = new Cli({
@@ -10,6 +12,8 @@ const cli = new Cli({
   enableColors: Boolean(process.stdout.isTTY),
 });
 cli.register(ServeCommand);
+cli.register(BenchCommand);
+cli.register(LoadtestCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
 

@@ -21,6 +21,14 @@ interface ParticipantMedia {
   subscriberRestarts: number;
 }
 
+/** The event-loop delay monitor's sampling timer, ms; its samples include this interval. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
+/** A delay sample (ns, timer interval included) as the lag beyond the interval, ms. */
+function lagMs(sampleNs: number): number {
+  return Math.max(0, sampleNs / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+}
+
 /** A participant whose subscriber connection keeps failing is left alone after this many restarts. */
 const MAX_SUBSCRIBER_RESTARTS = 3;
 
@@ -45,7 +53,7 @@ export class MediaWorker {
   private readonly participants = new Map<string, ParticipantMedia>();
   private readonly router: Router;
   private readonly ctx: TransportContext;
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor(
@@ -147,9 +155,9 @@ export class MediaWorker {
       producers,
       consumers,
       ...counters,
-      eventLoopLagP50Ms: this.loopDelay.percentile(50) / 1e6,
-      eventLoopLagP99Ms: this.loopDelay.percentile(99) / 1e6,
-      eventLoopLagMaxMs: this.loopDelay.max / 1e6,
+      eventLoopLagP50Ms: lagMs(this.loopDelay.percentile(50)),
+      eventLoopLagP99Ms: lagMs(this.loopDelay.percentile(99)),
+      eventLoopLagMaxMs: lagMs(this.loopDelay.max),
       eventLoopUtilization: utilization.utilization,
       nativeHandlesHeld: heldHandles(),
     };

@@ -1,7 +1,9 @@
-import { createSocket } from 'node:dgram';
 import pino from 'pino';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../control/config.js';
 import { ShoalNode } from '../../control/node.js';
+import { freeUdpPorts } from '../../bench/harness/ports.js';
+
+export { freeUdpPorts };
 
 export interface TestSfu {
   node: ShoalNode;
@@ -9,28 +11,6 @@ export interface TestSfu {
   url: string;
   httpUrl: string;
   stop(): Promise<void>;
-}
-
-/** Whether a UDP port is free on 127.0.0.1 right now. */
-function udpPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(false);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-  });
-}
-
-/** `count` consecutive free UDP ports (test files run in parallel inside one network namespace). */
-export async function freeUdpPorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => udpPortFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no free UDP ports');
 }
 
 /** An in-process Shoal node on loopback: HTTP on a free port, media bound to 127.0.0.1. */

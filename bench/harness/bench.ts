@@ -1,0 +1,151 @@
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BenchReport, CapacityResult, RawResult, RunResult, SweepResult } from '../report/types.js';
+import { measureRawFloor } from './raw-floor.js';
+import { runScenario } from './run-scenario.js';
+import { DEFAULT_PARAMS, type ScenarioName, type ScenarioParams } from './scenarios.js';
+
+export interface CapacityOptions {
+  maxLossPercent: number;
+  maxLatencyP99Ms: number;
+  /** First subscriber count tried (participants for video-meeting); doubled until over the bounds. */
+  start: number;
+  /** Never tried above this. */
+  max: number;
+  probeDurationS: number;
+}
+
+export interface BenchOptions {
+  scenarios: ScenarioName[];
+  /** Overrides of the scenarios' default knobs. */
+  params: Partial<ScenarioParams>;
+  /** One run per worker count; several make a sweep. */
+  workers: number[];
+  durationS: number;
+  warmupS: number;
+  clientProcesses: number;
+  /** Measure the node-datachannel floor first (the `raw` scenario). */
+  raw: boolean;
+  capacity?: CapacityOptions;
+  command: string;
+  /** Progress, about once a second: what runs and how far it is. */
+  onProgress?: (label: string, doneS: number, totalS: number, extra: string) => void;
+}
+
+const RAW_PACKETS_PER_SECOND = 20_000;
+
+/** The libdatachannel version, asked of a child process (this one never loads the binding). */
+function libdatachannelVersion(): string {
+  try {
+    const script = "import('node-datachannel').then((m) => { process.stdout.write(m.getLibraryVersion()); m.cleanup(); })";
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    return execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    command: options.command,
+    machine: {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      libdatachannel: libdatachannelVersion(),
+      memoryGB: Math.round(totalmem() / 2 ** 30),
+    },
+    runs: [],
+    sweeps: [],
+    capacity: [],
+  };
+  if (options.raw) {
+    options.onProgress?.('raw floor', 0, 1, `${RAW_PACKETS_PER_SECOND} pkt/s`);
+    report.raw = await measureRawFloor({ packetsPerSecond: RAW_PACKETS_PER_SECOND, durationS: Math.min(5, options.durationS), packetBytes: 1100 });
+  }
+  for (const scenario of options.scenarios) {
+    const params = { ...DEFAULT_PARAMS[scenario], ...options.params };
+    const runs: RunResult[] = [];
+    for (const workers of options.workers) {
+      const run = await measure(scenario, params, workers, options.durationS, options);
+      runs.push(withFloor(run, report.raw));
+    }
+    report.runs.push(...runs);
+    if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
+    if (options.capacity) report.capacity.push(await searchCapacity(scenario, params, options.workers[0]!, options.capacity, options));
+  }
+  return report;
+}
+
+function measure(scenario: ScenarioName, params: ScenarioParams, workers: number, durationS: number, options: BenchOptions): Promise<RunResult> {
+  const label = `${scenario} w=${workers} pubs=${params.publishers * params.rooms} subs=${params.subscribers * params.rooms}`;
+  return runScenario({
+    scenario,
+    params,
+    workers,
+    durationS,
+    warmupS: options.warmupS,
+    clientProcesses: options.clientProcesses,
+    onProgress: (s, pps) => options.onProgress?.(label, s, durationS, `out ${Math.round(pps)} pkt/s`),
+  });
+}
+
+/** Adds the binding floor for this run's traffic mix and the SFU's cost over it. */
+export function withFloor(run: RunResult, raw: RawResult | undefined): RunResult {
+  if (!raw || run.sfu.packetsOut === 0) return run;
+  const floor = raw.sendMicrosPerPacket + raw.receiveMicrosPerPacket * (run.sfu.packetsIn / run.sfu.packetsOut);
+  return { ...run, floorMicrosPerForwardedPacket: floor, overheadVsFloor: run.sfu.cpuMicrosPerForwardedPacket / floor };
+}
+
+export function sweep(scenario: string, runs: RunResult[]): SweepResult {
+  const perCpuSecond = (r: RunResult) => (r.sfu.cpuMicrosPerForwardedPacket > 0 ? 1 / r.sfu.cpuMicrosPerForwardedPacket : 0);
+  const base = [...runs].sort((a, b) => a.workers - b.workers)[0]!;
+  return {
+    scenario,
+    runs,
+    efficiency: runs.map((r) => ({ workers: r.workers, efficiency: perCpuSecond(base) > 0 ? perCpuSecond(r) / perCpuSecond(base) : 0 })),
+  };
+}
+
+/**
+ * The largest load within the bounds: the count is doubled from `start` until
+ * a probe breaks a bound (or `max` is reached), then bisected between the last
+ * good and the first bad count, to within 10 %.
+ */
+async function searchCapacity(scenario: ScenarioName, params: ScenarioParams, workers: number, bounds: CapacityOptions, options: BenchOptions): Promise<CapacityResult> {
+  const knob: keyof ScenarioParams = scenario === 'video-meeting' ? 'publishers' : 'subscribers';
+  const result: CapacityResult = {
+    scenario,
+    workers,
+    maxLossPercent: bounds.maxLossPercent,
+    maxLatencyP99Ms: bounds.maxLatencyP99Ms,
+    sustainedSubscribers: 0,
+    probes: [],
+  };
+  let good = 0;
+  let bad: number | undefined;
+  let count = bounds.start;
+  for (let probe = 0; probe < 10; probe++) {
+    let run: RunResult | undefined;
+    try {
+      run = await measure(scenario, { ...params, [knob]: count }, workers, bounds.probeDurationS, options);
+    } catch {
+      run = undefined; // could not even connect everyone: over capacity
+    }
+    const ok = run !== undefined && run.clients.lossPercent <= bounds.maxLossPercent && run.clients.latencyMs.p99 <= bounds.maxLatencyP99Ms;
+    result.probes.push({ subscribers: count, lossPercent: run?.clients.lossPercent ?? 100, latencyP99Ms: run?.clients.latencyMs.p99 ?? Infinity, ok });
+    if (ok) good = count;
+    else bad = count;
+    if (bad === undefined) {
+      if (count >= bounds.max) break;
+      count = Math.min(bounds.max, count * 2);
+    } else {
+      if (bad - good <= Math.max(1, Math.ceil(good * 0.1))) break;
+      count = Math.floor((good + bad) / 2);
+    }
+  }
+  result.sustainedSubscribers = good;
+  return result;
+}

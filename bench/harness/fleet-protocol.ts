@@ -1,0 +1,41 @@
+import type { MediaProfile } from '../client/media-profile.js';
+
+/** One synthetic participant a client process runs. */
+export interface PeerPlan {
+  room: string;
+  identity: string;
+  /** What it publishes; nothing when it only receives. */
+  publish?: { audio: boolean; video: boolean };
+}
+
+/** Orchestrator → client process. */
+export type FleetCommand =
+  | { type: 'join'; url: string; peers: PeerPlan[]; profile: MediaProfile; rampMs: number; feedback: boolean }
+  /** Start of the measurement window: counters to zero. */
+  | { type: 'reset' }
+  | { type: 'snapshot' }
+  | { type: 'stop' };
+
+/** What a client process measured since the last reset. */
+export interface ClientSnapshot {
+  packetsExpected: number;
+  packetsReceived: number;
+  /** Latency histogram buckets ([index, count]) and the largest sample, ms. */
+  latency: Array<[number, number]>;
+  latencyMaxMs: number;
+  jitterSumMs: number;
+  jitterSamples: number;
+  nacksSent: number;
+  plisSent: number;
+  retransmissions: number;
+  /** Received tracks that got packets in the window. */
+  tracksReceiving: number;
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+}
+
+/** Client process → orchestrator. */
+export type FleetReply =
+  | { type: 'joined'; joined: number; failures: string[] }
+  | { type: 'snapshot'; snapshot: ClientSnapshot }
+  | { type: 'stopped' };

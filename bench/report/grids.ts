@@ -1,0 +1,122 @@
+/**
+ * The report's tables as plain grids of formatted cells, shared by the terminal
+ * table (table.ts) and the Markdown report (markdown.ts), so both show the same
+ * columns with the same number formatting.
+ */
+import type { CapacityResult, RawResult, RunResult, SweepResult, WorkerLoad } from './types.js';
+
+export type Align = 'left' | 'right';
+
+export interface Grid {
+  headers: string[];
+  align: Align[];
+  rows: string[][];
+}
+
+/** `n` with `decimals` decimals; "-" for NaN and infinities (what the harness reports for "nothing measured"). */
+export function fixed(n: number, decimals: number): string {
+  if (!Number.isFinite(n)) return '-';
+  const s = n.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
+/** Three significant-ish digits: 0.42, 4.37, 12.3, 245. */
+export function adaptive(n: number): string {
+  const abs = Math.abs(n);
+  return fixed(n, abs < 10 ? 2 : abs < 100 ? 1 : 0);
+}
+
+export function integer(n: number): string {
+  return fixed(n, 0);
+}
+
+/** A fraction (0 to 1) as a percentage with one decimal, without the % sign: 0.934 -> "93.4". */
+export function percent(fraction: number): string {
+  return fixed(fraction * 100, 1);
+}
+
+/** "1.18x", or "-" when the floor is unknown. */
+export function ratio(n: number | undefined): string {
+  return n === undefined || !Number.isFinite(n) ? '-' : `${n.toFixed(2)}x`;
+}
+
+/** How a run is named in section titles and progress lines: "video-meeting w=2 subs=20". */
+export function runLabel(run: Pick<RunResult, 'scenario' | 'workers' | 'subscribers'>): string {
+  return `${run.scenario} w=${run.workers} subs=${run.subscribers}`;
+}
+
+function grid(columns: Array<[header: string, align: Align]>, rows: string[][]): Grid {
+  return { headers: columns.map(([h]) => h), align: columns.map(([, a]) => a), rows };
+}
+
+export function resultsGrid(runs: RunResult[]): Grid {
+  return grid(
+    [
+      ['scenario', 'left'], ['w', 'right'], ['pubs', 'right'], ['subs', 'right'],
+      ['pkt/s in', 'right'], ['pkt/s out', 'right'], ['Mbit/s out', 'right'],
+      ['SFU cores', 'right'], ['µs/pkt', 'right'], ['vs floor', 'right'], ['loss %', 'right'],
+      ['p50 ms', 'right'], ['p95 ms', 'right'], ['p99 ms', 'right'], ['jitter ms', 'right'],
+      ['RSS MB', 'right'], ['KB/sub', 'right'],
+    ],
+    runs.map((r) => [
+      r.scenario, String(r.workers), String(r.publishers), String(r.subscribers),
+      integer(r.sfu.packetsInPerS), integer(r.sfu.packetsOutPerS), adaptive(r.sfu.bitrateOutMbps),
+      fixed(r.sfu.cpuCores, 2), adaptive(r.sfu.cpuMicrosPerForwardedPacket), ratio(r.overheadVsFloor),
+      fixed(r.clients.lossPercent, 2),
+      adaptive(r.clients.latencyMs.p50), adaptive(r.clients.latencyMs.p95), adaptive(r.clients.latencyMs.p99),
+      adaptive(r.clients.jitterMs), adaptive(r.sfu.rssMB), adaptive(r.sfu.rssPerSubscriberKB),
+    ]),
+  );
+}
+
+export function rawGrid(raw: RawResult): Grid {
+  return grid(
+    [['packets', 'right'], ['bytes/pkt', 'right'], ['send µs/pkt', 'right'], ['receive µs/pkt', 'right'], ['loss %', 'right']],
+    [[String(raw.packets), String(raw.packetBytes), adaptive(raw.sendMicrosPerPacket), adaptive(raw.receiveMicrosPerPacket), fixed(raw.lossPercent, 2)]],
+  );
+}
+
+/** One row per worker count, from the sweep's runs joined with its efficiency list. */
+export function sweepGrid(sweep: SweepResult): Grid {
+  const runs = [...sweep.runs].sort((a, b) => a.workers - b.workers);
+  const efficiency = new Map(sweep.efficiency.map((e) => [e.workers, e.efficiency]));
+  const eff = (workers: number): string => (efficiency.has(workers) ? percent(efficiency.get(workers)!) : '-');
+  const rows = runs.map((r) => [
+    String(r.workers), integer(r.sfu.packetsOutPerS), fixed(r.sfu.cpuCores, 2),
+    adaptive(r.sfu.cpuMicrosPerForwardedPacket), adaptive(r.clients.latencyMs.p99), fixed(r.clients.lossPercent, 2), eff(r.workers),
+  ]);
+  for (const e of sweep.efficiency) {
+    if (!runs.some((r) => r.workers === e.workers)) rows.push([String(e.workers), '-', '-', '-', '-', '-', percent(e.efficiency)]);
+  }
+  return grid(
+    [['workers', 'right'], ['pkt/s out', 'right'], ['SFU cores', 'right'], ['µs/pkt', 'right'], ['p99 ms', 'right'], ['loss %', 'right'], ['efficiency %', 'right']],
+    rows,
+  );
+}
+
+/** The subscriber count shared by all of a sweep's runs, if they share one. */
+export function sweepSubscribers(sweep: SweepResult): number | undefined {
+  const counts = new Set(sweep.runs.map((r) => r.subscribers));
+  return counts.size === 1 ? [...counts][0] : undefined;
+}
+
+export function capacityBounds(cap: CapacityResult): string {
+  return `loss <= ${cap.maxLossPercent} %, latency p99 <= ${cap.maxLatencyP99Ms} ms`;
+}
+
+export function capacityGrid(cap: CapacityResult): Grid {
+  return grid(
+    [['probe', 'right'], ['subs', 'right'], ['loss %', 'right'], ['p99 ms', 'right'], ['within bounds', 'left']],
+    cap.probes.map((p, i) => [String(i + 1), String(p.subscribers), fixed(p.lossPercent, 2), adaptive(p.latencyP99Ms), p.ok ? 'yes' : 'no']),
+  );
+}
+
+export function workerGrid(workers: WorkerLoad[]): Grid {
+  return grid(
+    [['worker', 'right'], ['pkts out', 'right'], ['share %', 'right'], ['util %', 'right'], ['lag p50 ms', 'right'], ['lag p99 ms', 'right'], ['lag max ms', 'right']],
+    [...workers].sort((a, b) => a.workerId - b.workerId).map((w) => [
+      String(w.workerId), integer(w.packetsOut), percent(w.share), percent(w.utilization),
+      adaptive(w.lagP50Ms), adaptive(w.lagP99Ms), adaptive(w.lagMaxMs),
+    ]),
+  );
+}

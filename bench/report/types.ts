@@ -1,0 +1,120 @@
+/** What a benchmark run measures; shared by the harness (which fills it) and the reports (which show it). */
+
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface WorkerLoad {
+  workerId: number;
+  /** Packets this worker sent to subscribers during the measurement. */
+  packetsOut: number;
+  /** Its share of all packets sent, 0 to 1. */
+  share: number;
+  /** Event-loop utilisation of the worker thread, 0 to 1 (mean over the run). */
+  utilization: number;
+  /** Event-loop delay of the media thread, ms (worst sample of the run). */
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+}
+
+/** What the SFU process did during the measurement window. */
+export interface SfuMeasurement {
+  /** CPU time of the SFU process (all threads), seconds. */
+  cpuUserS: number;
+  cpuSystemS: number;
+  /** (user + system) / wall time, in cores (1.0 = one core fully used). */
+  cpuCores: number;
+  /** CPU microseconds per packet forwarded to a subscriber. */
+  cpuMicrosPerForwardedPacket: number;
+  /** Forwarded packets per second one fully used core would sustain at this cost. */
+  forwardedPacketsPerCore: number;
+  packetsIn: number;
+  packetsOut: number;
+  packetsInPerS: number;
+  packetsOutPerS: number;
+  bitrateInMbps: number;
+  bitrateOutMbps: number;
+  /** Resident memory at the end of the run, MB, and per subscriber connection over the idle baseline, KB. */
+  rssMB: number;
+  rssPerSubscriberKB: number;
+  workers: WorkerLoad[];
+}
+
+/** What the synthetic clients saw (one-way, send timestamp in every packet). */
+export interface ClientMeasurement {
+  packetsExpected: number;
+  packetsReceived: number;
+  lossPercent: number;
+  latencyMs: LatencySummary;
+  /** Mean interarrival jitter (RFC 3550 estimator on send vs arrival time), ms. */
+  jitterMs: number;
+  nacksSent: number;
+  plisSent: number;
+  retransmissionsReceived: number;
+  /** CPU of all client processes, in cores. */
+  cpuCores: number;
+}
+
+export interface RunResult {
+  scenario: string;
+  workers: number;
+  publishers: number;
+  subscribers: number;
+  /** Subscriber connections on the SFU (a participant that subscribes counts once). */
+  subscriberConnections: number;
+  durationS: number;
+  sfu: SfuMeasurement;
+  clients: ClientMeasurement;
+  /**
+   * The binding floor for this run's traffic: raw send cost + raw receive cost × (packets in / packets out),
+   * µs per forwarded packet, when the raw floor is known; and the SFU's cost over it.
+   */
+  floorMicrosPerForwardedPacket?: number;
+  overheadVsFloor?: number;
+}
+
+/** node-datachannel alone: CPU per packet to send and to receive (SRTP, UDP), no SFU. */
+export interface RawResult {
+  packets: number;
+  packetBytes: number;
+  sendMicrosPerPacket: number;
+  receiveMicrosPerPacket: number;
+  lossPercent: number;
+}
+
+/** Scaling of one scenario over worker counts. */
+export interface SweepResult {
+  scenario: string;
+  runs: RunResult[];
+  /**
+   * Forwarded packets per SFU CPU-second at N workers over the same at the smallest count: 1.0 when
+   * spreading a room over more workers costs nothing extra per packet. (At a fixed offered load the
+   * throughput itself does not change with the worker count, so it cannot serve as the measure.)
+   */
+  efficiency: Array<{ workers: number; efficiency: number }>;
+}
+
+/** The largest subscriber count a scenario sustained within the bounds. */
+export interface CapacityResult {
+  scenario: string;
+  workers: number;
+  maxLossPercent: number;
+  maxLatencyP99Ms: number;
+  sustainedSubscribers: number;
+  /** Every probe, in order. */
+  probes: Array<{ subscribers: number; lossPercent: number; latencyP99Ms: number; ok: boolean }>;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  command: string;
+  machine: { cpus: number; cpuModel: string; node: string; libdatachannel: string; memoryGB: number };
+  raw?: RawResult;
+  runs: RunResult[];
+  sweeps: SweepResult[];
+  capacity: CapacityResult[];
+}

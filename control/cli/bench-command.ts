@@ -1,0 +1,103 @@
+import { Command, Option } from 'clipanion';
+import { availableParallelism } from 'node:os';
+import * as t from 'typanion';
+import { runBench } from '../../bench/harness/bench.js';
+import { SCENARIOS, type ScenarioName } from '../../bench/harness/scenarios.js';
+import { renderProgress, renderTable } from '../../bench/report/table.js';
+import { writeReport } from '../../bench/report/write-report.js';
+import { booleanOption } from './env-flag.js';
+
+const integer = t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]);
+
+/** `shoal bench`: starts an SFU and synthetic clients on this machine, measures, reports. */
+export class BenchCommand extends Command {
+  static override paths = [['bench']];
+
+  static override usage = Command.Usage({
+    description: 'Benchmark a Shoal node on this machine',
+    details: `
+      Starts \`shoal serve\` as its own process on 127.0.0.1 and synthetic clients (real node-datachannel peers,
+      in client processes) that speak the public signaling protocol, runs the scenario, and reports SFU CPU
+      (total and µs per forwarded packet, and against the binding floor), packets and bitrate in and out, loss,
+      one-way latency, jitter, memory, per-worker load and event-loop lag. Writes a JSON file and a Markdown
+      report with SVG charts into --out.
+
+      Scenarios: audio-room (few publishers, many listeners), video-meeting (everyone publishes and receives),
+      livestream (one publisher, many viewers), raw (node-datachannel alone: the floor), all (raw and the three).
+      --workers 1,2,4 runs a sweep; --capacity searches the largest load within --max-loss and --max-latency.
+    `,
+    examples: [
+      ['All scenarios with defaults', '$0 bench'],
+      ['A livestream to 100 viewers over 1 and 2 workers', '$0 bench livestream --subscribers 100 --workers 1,2'],
+      ['How many viewers one worker takes at 0.5 % loss and 50 ms p99', '$0 bench livestream --capacity --max-latency 50'],
+    ],
+  });
+
+  scenario = Option.String({ required: false, name: 'scenario' });
+  rooms = Option.String('--rooms', { env: 'SHOAL_BENCH_ROOMS', validator: integer, description: 'Rooms, each with the same participants; default 1 (env SHOAL_BENCH_ROOMS)' });
+  publishers = Option.String('--publishers', { env: 'SHOAL_BENCH_PUBLISHERS', validator: integer, description: "Publishers per room; default the scenario's (env SHOAL_BENCH_PUBLISHERS)" });
+  subscribers = Option.String('--subscribers', { env: 'SHOAL_BENCH_SUBSCRIBERS', validator: integer, description: "Receive-only participants per room; default the scenario's (env SHOAL_BENCH_SUBSCRIBERS)" });
+  duration = Option.String('--duration', '10', { env: 'SHOAL_BENCH_DURATION', validator: integer, description: 'Measurement window per run, s; default 10 (env SHOAL_BENCH_DURATION)' });
+  warmup = Option.String('--warmup', '3', { env: 'SHOAL_BENCH_WARMUP', validator: integer, description: 'Wait after everyone joined before measuring, s; default 3 (env SHOAL_BENCH_WARMUP)' });
+  workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
+  clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: integer, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
+  raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
+  capacity = Option.Boolean('--capacity', { description: 'Search the largest subscriber count within the loss and latency bounds; default no (env SHOAL_BENCH_CAPACITY)' });
+  maxLoss = Option.String('--max-loss', '0.5', { env: 'SHOAL_BENCH_MAX_LOSS', validator: t.isNumber(), description: 'Capacity bound: loss, %; default 0.5 (env SHOAL_BENCH_MAX_LOSS)' });
+  maxLatency = Option.String('--max-latency', '100', { env: 'SHOAL_BENCH_MAX_LATENCY', validator: t.isNumber(), description: 'Capacity bound: one-way latency p99, ms; default 100 (env SHOAL_BENCH_MAX_LATENCY)' });
+  capacityMax = Option.String('--capacity-max', '2000', { env: 'SHOAL_BENCH_CAPACITY_MAX', validator: integer, description: 'Capacity search: largest count tried; default 2000 (env SHOAL_BENCH_CAPACITY_MAX)' });
+  out = Option.String('--out', 'bench/results', { env: 'SHOAL_BENCH_OUT', description: 'Where the JSON and Markdown reports go; default bench/results (env SHOAL_BENCH_OUT)' });
+
+  async execute(): Promise<number> {
+    const selected = this.scenario ?? 'all';
+    const names = [...SCENARIOS, 'raw', 'all'];
+    if (!names.includes(selected)) {
+      this.context.stderr.write(`unknown scenario "${selected}"; one of ${names.join(', ')}\n`);
+      return 2;
+    }
+    const workers = this.workers.split(',').map((w) => Number(w.trim()));
+    if (workers.some((w) => !Number.isInteger(w) || w < 1)) {
+      this.context.stderr.write(`--workers must be positive integers separated by commas, not "${this.workers}"\n`);
+      return 2;
+    }
+    const scenarios: ScenarioName[] = selected === 'all' ? [...SCENARIOS] : selected === 'raw' ? [] : [selected as ScenarioName];
+    const capacity = booleanOption(this.capacity, 'SHOAL_BENCH_CAPACITY', false);
+    const progress = this.context.stderr as NodeJS.WriteStream;
+    const report = await runBench({
+      scenarios,
+      params: {
+        ...(this.rooms !== undefined ? { rooms: Number(this.rooms) } : {}),
+        ...(this.publishers !== undefined ? { publishers: Number(this.publishers) } : {}),
+        ...(this.subscribers !== undefined ? { subscribers: Number(this.subscribers) } : {}),
+      },
+      workers,
+      durationS: Number(this.duration),
+      warmupS: Number(this.warmup),
+      clientProcesses: Math.max(1, Number(this.clientProcesses)),
+      raw: selected === 'raw' || booleanOption(this.raw, 'SHOAL_BENCH_RAW', true),
+      ...(capacity
+        ? {
+            capacity: {
+              maxLossPercent: Number(this.maxLoss),
+              maxLatencyP99Ms: Number(this.maxLatency),
+              start: 10,
+              max: Number(this.capacityMax),
+              probeDurationS: Math.min(Number(this.duration), 8),
+            },
+          }
+        : {}),
+      command: ['shoal', 'bench', ...process.argv.slice(3)].join(' '),
+      onProgress: (label, done, total, extra) => {
+        const line = renderProgress(label, done, total, extra);
+        if (progress.isTTY) progress.write(`\r${line}\x1b[K`);
+        else if (done === total || done === 0) progress.write(`${line}\n`);
+      },
+    });
+    if (progress.isTTY) progress.write('\n');
+    this.context.stdout.write(renderTable(report) + '\n');
+    const stem = `bench-${report.startedAt.replace(/[:.]/g, '-')}`;
+    const written = writeReport(report, this.out, stem);
+    this.context.stdout.write(`\nwrote ${written.json}\n      ${written.markdown}\n`);
+    return 0;
+  }
+}

@@ -1,0 +1,113 @@
+import { Command, Option } from 'clipanion';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as t from 'typanion';
+import { runLoadtest, type LoadtestResult } from '../../bench/harness/loadtest.js';
+import { adaptive, fixed, integer as formatInteger, type Grid } from '../../bench/report/grids.js';
+import { layoutGrid, renderProgress } from '../../bench/report/table.js';
+import { booleanOption } from './env-flag.js';
+
+const integer = t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]);
+/** Added to ramp-up and duration: past this the load test gives up and exits. */
+const GRACE_S = 120;
+
+/** `shoal loadtest`: drives any Shoal deployment through its public signaling and reports what clients saw. */
+export class LoadtestCommand extends Command {
+  static override paths = [['loadtest']];
+
+  static override usage = Command.Usage({
+    description: 'Load-test a running Shoal deployment',
+    details: `
+      Runs synthetic participants (real node-datachannel peers, in client processes on this machine) against
+      --url using only the public WebSocket signaling: --rooms rooms, each with --publishers publishing audio
+      (and video unless --no-video) and --subscribers receiving everything. They join over --ramp-up seconds;
+      then the clients measure loss, one-way latency (every packet carries its send time; client and server
+      clocks must agree, which they do on one machine), jitter, NACKs and PLIs for --duration seconds, leave,
+      and the command exits. It stops by itself: at the latest ramp-up + duration + ${GRACE_S} s.
+    `,
+    examples: [['Ten rooms of one publisher and 20 viewers for a minute', '$0 loadtest --url ws://10.0.0.5:8080/ws --rooms 10 --subscribers 20 --duration 60']],
+  });
+
+  url = Option.String('--url', { env: 'SHOAL_LOADTEST_URL', required: true, description: 'Signaling URL of the deployment, ws://HOST:PORT/ws (env SHOAL_LOADTEST_URL)' });
+  rooms = Option.String('--rooms', '1', { env: 'SHOAL_LOADTEST_ROOMS', validator: integer, description: 'Rooms; default 1 (env SHOAL_LOADTEST_ROOMS)' });
+  roomPrefix = Option.String('--room-prefix', 'loadtest', { env: 'SHOAL_LOADTEST_ROOM_PREFIX', description: 'Room names are PREFIX-1, PREFIX-2, ...; default loadtest (env SHOAL_LOADTEST_ROOM_PREFIX)' });
+  publishers = Option.String('--publishers', '1', { env: 'SHOAL_LOADTEST_PUBLISHERS', validator: integer, description: 'Publishers per room; default 1 (env SHOAL_LOADTEST_PUBLISHERS)' });
+  subscribers = Option.String('--subscribers', '10', { env: 'SHOAL_LOADTEST_SUBSCRIBERS', validator: integer, description: 'Receive-only participants per room; default 10 (env SHOAL_LOADTEST_SUBSCRIBERS)' });
+  video = Option.Boolean('--video', { description: 'Publishers send video (2.5 Mbit/s) besides audio; default yes, --no-video for audio only (env SHOAL_LOADTEST_VIDEO)' });
+  duration = Option.String('--duration', '30', { env: 'SHOAL_LOADTEST_DURATION', validator: integer, description: 'Measurement window, s; default 30 (env SHOAL_LOADTEST_DURATION)' });
+  rampUp = Option.String('--ramp-up', '5', { env: 'SHOAL_LOADTEST_RAMP_UP', validator: integer, description: 'Time over which the participants join, s; default 5 (env SHOAL_LOADTEST_RAMP_UP)' });
+  clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_LOADTEST_CLIENT_PROCESSES', validator: integer, description: 'Client processes; default number of cores (env SHOAL_LOADTEST_CLIENT_PROCESSES)' });
+  out = Option.String('--out', { env: 'SHOAL_LOADTEST_OUT', description: 'Directory for a JSON file of the results (env SHOAL_LOADTEST_OUT)' });
+
+  async execute(): Promise<number> {
+    if (!/^wss?:\/\//.test(this.url)) {
+      this.context.stderr.write(`--url must be a ws:// or wss:// URL, not "${this.url}"\n`);
+      return 2;
+    }
+    const limitS = Number(this.rampUp) + Number(this.duration) + GRACE_S;
+    const watchdog = setTimeout(() => {
+      this.context.stderr.write(`load test still running after ${limitS} s: giving up\n`);
+      process.exit(1);
+    }, limitS * 1000);
+    watchdog.unref();
+    const progress = this.context.stderr as NodeJS.WriteStream;
+    const result = await runLoadtest({
+      url: this.url,
+      rooms: Number(this.rooms),
+      roomPrefix: this.roomPrefix,
+      publishers: Number(this.publishers),
+      subscribers: Number(this.subscribers),
+      video: booleanOption(this.video, 'SHOAL_LOADTEST_VIDEO', true),
+      durationS: Number(this.duration),
+      rampUpS: Number(this.rampUp),
+      clientProcesses: Math.max(1, Number(this.clientProcesses)),
+      onProgress: (done, total, extra) => {
+        const line = renderProgress('loadtest', done, total, extra);
+        if (progress.isTTY) progress.write(`\r${line}\x1b[K`);
+        else if (done === total) progress.write(`${line}\n`);
+      },
+    });
+    clearTimeout(watchdog);
+    if (progress.isTTY) progress.write('\n');
+    this.context.stdout.write(renderLoadtest(result));
+    if (this.out) {
+      mkdirSync(this.out, { recursive: true });
+      const file = join(this.out, `loadtest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+      this.context.stdout.write(`wrote ${file}\n`);
+    }
+    return result.failures.length > 0 ? 1 : 0;
+  }
+}
+
+function renderLoadtest(result: LoadtestResult): string {
+  const c = result.clients;
+  const grid: Grid = {
+    headers: ['joined', 'expected', 'received', 'loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'jitter ms', 'NACKs', 'PLIs', 'RTX', 'client cores'],
+    align: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows: [
+      [
+        `${result.joined}`,
+        formatInteger(c.packetsExpected),
+        formatInteger(c.packetsReceived),
+        fixed(c.lossPercent, 2),
+        adaptive(c.latencyMs.p50),
+        adaptive(c.latencyMs.p95),
+        adaptive(c.latencyMs.p99),
+        adaptive(c.latencyMs.max),
+        adaptive(c.jitterMs),
+        `${c.nacksSent}`,
+        `${c.plisSent}`,
+        `${c.retransmissionsReceived}`,
+        fixed(c.cpuCores, 2),
+      ],
+    ],
+  };
+  const lines = [
+    `Load test of ${result.url}: ${result.rooms} room(s) × (${result.publishersPerRoom} publishers + ${result.subscribersPerRoom} subscribers), ${result.durationS.toFixed(1)} s measured`,
+    layoutGrid(grid),
+    ...result.failures.map((f) => `failed: ${f}`),
+  ];
+  return lines.join('\n') + '\n';
+}

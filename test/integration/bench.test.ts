@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { LoadtestResult } from '../../bench/harness/loadtest.js';
+import type { BenchReport } from '../../bench/report/types.js';
+import { startSfu } from '../support/sfu.js';
+
+const CLI = 'dist/control/cli/main.js';
+
+/** Runs the CLI as its own process; resolves with exit code and output. */
+async function shoal(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; tookMs: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr, tookMs: Date.now() - started };
+}
+
+describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () => {
+  test('every bench and loadtest option has a --help line naming its environment variable', () => {
+    for (const command of ['bench', 'loadtest']) {
+      const help = spawnSync(process.execPath, [CLI, command, '--help'], { encoding: 'utf8' }).stdout;
+      const optionLines = help.split('\n').filter((line) => /^\s+--[a-z]/.test(line));
+      assert.ok(optionLines.length >= 8, `${command} lists its options`);
+      for (const line of optionLines) assert.match(line, /\(env SHOAL_[A-Z_]+\)/, line.trim());
+    }
+  });
+
+  test('shoal bench: raw floor and a two-worker sweep of a tiny livestream, with reports written', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
+    const args = ['bench', 'livestream', '--subscribers', '2', '--duration', '2', '--warmup', '1', '--workers', '1,2', '--client-processes', '1', '--out', out];
+    const result = await shoal(args, 90_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /livestream/);
+    assert.match(result.stdout, /Raw floor/);
+    const files = readdirSync(out);
+    const json = files.find((f) => f.endsWith('.json'))!;
+    assert.ok(files.some((f) => f.endsWith('.md')));
+    assert.ok(files.some((f) => f.endsWith('.svg')), 'a sweep makes charts');
+    const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchReport;
+    assert.ok(report.raw && report.raw.sendMicrosPerPacket > 0 && report.raw.receiveMicrosPerPacket > 0);
+    assert.deepEqual(report.runs.map((r) => r.workers), [1, 2]);
+    for (const run of report.runs) {
+      assert.ok(run.sfu.packetsOut > 0 && run.sfu.cpuMicrosPerForwardedPacket > 0);
+      assert.ok(run.clients.packetsReceived > 0);
+      assert.ok(run.clients.lossPercent < 5, `loss ${run.clients.lossPercent} %`);
+      assert.ok(run.overheadVsFloor! > 0);
+      assert.equal(run.sfu.workers.length, run.workers);
+    }
+    assert.equal(report.sweeps.length, 1);
+    assert.deepEqual(report.sweeps[0]!.efficiency.map((e) => e.workers), [1, 2]);
+  });
+
+  test('shoal loadtest drives a running node through the public protocol and stops by itself', async () => {
+    const sfu = await startSfu();
+    try {
+      const out = mkdtempSync(join(tmpdir(), 'shoal-loadtest-'));
+      const args = ['loadtest', '--url', sfu.url, '--subscribers', '2', '--duration', '2', '--ramp-up', '1', '--client-processes', '1', '--out', out];
+      const result = await shoal(args, 60_000);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(result.tookMs < 30_000, `took ${result.tookMs} ms`);
+      assert.match(result.stdout, /loss %/);
+      const file = readdirSync(out).find((f) => f.endsWith('.json'))!;
+      const report = JSON.parse(readFileSync(join(out, file), 'utf8')) as LoadtestResult;
+      assert.equal(report.joined, 3);
+      assert.ok(report.clients.packetsReceived > 0);
+      assert.ok(report.clients.lossPercent < 5);
+      assert.equal(sfu.node.rooms.participantCount, 0, 'the load test left the room');
+    } finally {
+      await sfu.stop();
+    }
+  });
+});
