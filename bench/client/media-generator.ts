@@ -17,6 +17,7 @@ export class MediaGenerator {
   constructor(
     private readonly profile: MediaProfile,
     private readonly send: SendPacket,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   start(): void {
@@ -40,12 +41,12 @@ export class MediaGenerator {
 
   /** The next frame is a keyframe (rate-limited, as encoders do). */
   requestKeyframe(): void {
-    if (performance.now() - this.lastKeyframeAt >= MIN_FORCED_KEYFRAME_GAP_MS) this.keyframeWanted = true;
+    if (this.now() - this.lastKeyframeAt >= MIN_FORCED_KEYFRAME_GAP_MS) this.keyframeWanted = true;
   }
 
   private sendFrame(): void {
     const video = this.profile.video!;
-    const now = performance.now();
+    const now = this.now();
     const keyframe = this.keyframeWanted || now - this.lastKeyframeAt >= video.keyframeIntervalMs;
     if (keyframe) {
       this.keyframeWanted = false;

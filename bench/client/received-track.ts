@@ -38,8 +38,8 @@ export class ReceivedTrack {
   keepPackets = false;
   readonly stream: StreamReceiver;
   private mediaSsrc: number | undefined;
-  private firstPacketAt = 0;
-  private lastKeyframeAt = 0;
+  private firstPacketAt: number | undefined;
+  private lastKeyframeAt: number | undefined;
   private lastPliAt = -Infinity;
   /** Sequence numbers NACKed and not recovered yet → when. */
   private readonly missing = new Map<number, number>();
@@ -53,6 +53,7 @@ export class ReceivedTrack {
     private readonly rtxSsrc: number | undefined,
     private readonly feedback: boolean,
     private readonly video: boolean,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.stream = new StreamReceiver(latency);
   }
@@ -70,10 +71,10 @@ export class ReceivedTrack {
       this.rtcp.push(packet);
       return;
     }
-    const now = performance.now();
+    const now = this.now();
     if (this.lastPacketAt > 0) this.maxGapMs = Math.max(this.maxGapMs, now - this.lastPacketAt);
     this.lastPacketAt = now;
-    this.firstPacketAt ||= now;
+    this.firstPacketAt ??= now;
     this.packets++;
     this.bytes += packet.length;
     this.payloadTypes.add(packet[1]! & 0x7f);
@@ -115,16 +116,16 @@ export class ReceivedTrack {
     if (this.sendRtcp(buildNack(CLIENT_RTCP_SSRC, this.mediaSsrc!, lost))) this.nacksSent++;
   }
 
-  /** A PLI when there is no keyframe yet, or a loss was not repaired in time. */
+  /** A PLI when there is no keyframe yet, or a loss was not repaired in time (at most one a second). */
   private checkPicture(now: number): void {
-    let broken = this.lastKeyframeAt === 0 && now - this.firstPacketAt > FIRST_KEYFRAME_TIMEOUT_MS;
-    for (const [seq, at] of this.missing) {
-      if (now - at < RECOVERY_TIMEOUT_MS) continue;
-      this.missing.delete(seq);
-      broken = true;
-    }
+    const unrepaired = (at: number) => now - at >= RECOVERY_TIMEOUT_MS;
+    const broken =
+      (this.lastKeyframeAt === undefined && now - this.firstPacketAt! > FIRST_KEYFRAME_TIMEOUT_MS) ||
+      (this.missing.size > 0 && [...this.missing.values()].some(unrepaired));
     if (!broken || now - this.lastPliAt < MIN_PLI_GAP_MS || this.mediaSsrc === undefined) return;
     this.lastPliAt = now;
+    // The keyframe asked for replaces what those packets were needed for.
+    for (const [seq, at] of this.missing) if (unrepaired(at)) this.missing.delete(seq);
     if (this.sendRtcp(buildPli(CLIENT_RTCP_SSRC, this.mediaSsrc))) this.plisSent++;
   }
 

@@ -34,6 +34,8 @@ export interface BenchOptions {
 }
 
 const RAW_PACKETS_PER_SECOND = 20_000;
+/** Audio-sized and video-sized packets: a run's floor is interpolated between them by its mean packet size. */
+const RAW_PACKET_SIZES = [100, 1100];
 
 /** The libdatachannel version, asked of a child process (this one never loads the binding). */
 function libdatachannelVersion(): string {
@@ -62,8 +64,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     capacity: [],
   };
   if (options.raw) {
-    options.onProgress?.('raw floor', 0, 1, `${RAW_PACKETS_PER_SECOND} pkt/s`);
-    report.raw = await measureRawFloor({ packetsPerSecond: RAW_PACKETS_PER_SECOND, durationS: Math.min(5, options.durationS), packetBytes: 1100 });
+    const sizes = [];
+    for (const packetBytes of RAW_PACKET_SIZES) {
+      options.onProgress?.(`raw floor ${packetBytes} B`, 0, 1, `${RAW_PACKETS_PER_SECOND} pkt/s`);
+      sizes.push(await measureRawFloor({ packetsPerSecond: RAW_PACKETS_PER_SECOND, durationS: Math.min(5, options.durationS), packetBytes }));
+    }
+    const largest = sizes.at(-1)!;
+    report.raw = {
+      ...largest,
+      bySize: sizes.map((s) => ({ packetBytes: s.packetBytes, sendMicrosPerPacket: s.sendMicrosPerPacket, receiveMicrosPerPacket: s.receiveMicrosPerPacket })),
+    };
   }
   for (const scenario of options.scenarios) {
     const params = { ...DEFAULT_PARAMS[scenario], ...options.params };
@@ -92,11 +102,29 @@ function measure(scenario: ScenarioName, params: ScenarioParams, workers: number
   });
 }
 
-/** Adds the binding floor for this run's traffic mix and the SFU's cost over it. */
+/**
+ * Adds the binding floor for this run's traffic and the SFU's cost over it:
+ * one send per forwarded packet plus its share of a receive (packets in /
+ * packets out), each at the run's mean packet size, interpolated between the
+ * sizes the raw floor was measured at.
+ */
 export function withFloor(run: RunResult, raw: RawResult | undefined): RunResult {
-  if (!raw || run.sfu.packetsOut === 0) return run;
-  const floor = raw.sendMicrosPerPacket + raw.receiveMicrosPerPacket * (run.sfu.packetsIn / run.sfu.packetsOut);
+  if (!raw || run.sfu.packetsOut === 0 || run.sfu.packetsIn === 0) return run;
+  const meanBytes = (mbps: number, pps: number) => (mbps * 1e6) / 8 / pps;
+  const send = floorAt(raw, meanBytes(run.sfu.bitrateOutMbps, run.sfu.packetsOutPerS), 'sendMicrosPerPacket');
+  const receive = floorAt(raw, meanBytes(run.sfu.bitrateInMbps, run.sfu.packetsInPerS), 'receiveMicrosPerPacket');
+  const floor = send + receive * (run.sfu.packetsIn / run.sfu.packetsOut);
   return { ...run, floorMicrosPerForwardedPacket: floor, overheadVsFloor: run.sfu.cpuMicrosPerForwardedPacket / floor };
+}
+
+/** A raw cost at `bytes`, linear between the measured sizes (clamped to them). */
+function floorAt(raw: RawResult, bytes: number, key: 'sendMicrosPerPacket' | 'receiveMicrosPerPacket'): number {
+  const points = [...raw.bySize].sort((a, b) => a.packetBytes - b.packetBytes);
+  if (points.length === 0) return raw[key];
+  const lo = [...points].reverse().find((p) => p.packetBytes <= bytes) ?? points[0]!;
+  const hi = points.find((p) => p.packetBytes >= bytes) ?? points.at(-1)!;
+  if (hi.packetBytes === lo.packetBytes) return lo[key];
+  return lo[key] + ((hi[key] - lo[key]) * (bytes - lo.packetBytes)) / (hi.packetBytes - lo.packetBytes);
 }
 
 export function sweep(scenario: string, runs: RunResult[]): SweepResult {

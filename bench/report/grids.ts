@@ -69,10 +69,15 @@ export function resultsGrid(runs: RunResult[]): Grid {
   );
 }
 
+/** One row per packet size measured (the largest carries the packet count and loss of its run). */
 export function rawGrid(raw: RawResult): Grid {
+  const sizes = raw.bySize.length > 0 ? raw.bySize : [raw];
   return grid(
-    [['packets', 'right'], ['bytes/pkt', 'right'], ['send µs/pkt', 'right'], ['receive µs/pkt', 'right'], ['loss %', 'right']],
-    [[String(raw.packets), String(raw.packetBytes), adaptive(raw.sendMicrosPerPacket), adaptive(raw.receiveMicrosPerPacket), fixed(raw.lossPercent, 2)]],
+    [['bytes/pkt', 'right'], ['send µs/pkt', 'right'], ['receive µs/pkt', 'right'], ['packets', 'right'], ['loss %', 'right']],
+    sizes.map((s) => {
+      const main = s.packetBytes === raw.packetBytes;
+      return [String(s.packetBytes), adaptive(s.sendMicrosPerPacket), adaptive(s.receiveMicrosPerPacket), main ? String(raw.packets) : '', main ? fixed(raw.lossPercent, 2) : ''];
+    }),
   );
 }
 

@@ -84,6 +84,11 @@ export interface RawResult {
   sendMicrosPerPacket: number;
   receiveMicrosPerPacket: number;
   lossPercent: number;
+  /**
+   * The same measured at other packet sizes (audio-sized packets included), so that a run's floor
+   * can follow its mean packet size; the fields above are the largest size.
+   */
+  bySize: Array<{ packetBytes: number; sendMicrosPerPacket: number; receiveMicrosPerPacket: number }>;
 }
 
 /** Scaling of one scenario over worker counts. */
