@@ -38,7 +38,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     maxPublisherBitrate: 3_000_000,
     minPublisherBitrate: 100_000,
     keyframeRequestIntervalMs: 500,
-    retransmissionBufferPackets: 1024,
+    retransmissionBufferPackets: 512,
   },
 };
 

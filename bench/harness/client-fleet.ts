@@ -35,6 +35,17 @@ export class ClientFleet {
     };
   }
 
+  /** Resolves once the processes together receive packets on `streams` tracks (or after `timeoutMs`). */
+  async waitForStreams(streams: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const snapshots = await Promise.all(this.children.map((child) => this.request(child, { type: 'snapshot' }, 'snapshot', 10_000)));
+      const receiving = snapshots.reduce((n, s) => n + (s.type === 'snapshot' ? s.snapshot.tracksReceiving : 0), 0);
+      if (receiving >= streams || Date.now() > deadline) return receiving;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   /** Starts the measurement window. */
   reset(): void {
     for (const child of this.children) this.send(child, { type: 'reset' });

@@ -11,6 +11,8 @@ export interface RunOptions {
   durationS: number;
   warmupS: number;
   clientProcesses: number;
+  /** Write V8 CPU profiles of the SFU (main thread and every worker) into this directory. */
+  profileDir?: string;
   /** Called about once a second while measuring. */
   onProgress?: (elapsedS: number, packetsOutPerS: number) => void;
 }
@@ -18,13 +20,16 @@ export interface RunOptions {
 /** Starts a fresh SFU with `workers`, runs one scenario against it, measures, and tears both down. */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const scenario = plan(options.scenario, options.params);
-  const sfu = await SfuProcess.start(options.workers);
+  const sfu = await SfuProcess.start(options.workers, options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []);
   const fleet = ClientFleet.start(options.clientProcesses);
   try {
     await sleep(500);
     const idle = sfu.usage();
     const joined = await fleet.join(sfu.url, scenario.peers, { profile: scenario.profile, rampMs: 20, feedback: true, timeoutMs: 120_000 });
     if (joined.failures.length > 0) throw new Error(`${joined.failures.length} participants failed to join: ${joined.failures.slice(0, 3).join('; ')}`);
+    // Connection set-up (certificates, DTLS, SCTP, renegotiations) is not what is measured: wait
+    // until every receiver gets every stream, then the warm-up.
+    await fleet.waitForStreams(scenario.expectedStreams, 60_000);
     await sleep(options.warmupS * 1000);
 
     fleet.reset();

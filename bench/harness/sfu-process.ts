@@ -43,9 +43,10 @@ export class SfuProcess {
     readonly port: number,
   ) {}
 
-  static async start(workers: number, env: Record<string, string> = {}): Promise<SfuProcess> {
+  /** `nodeArgs`: flags for node itself, e.g. --cpu-prof. */
+  static async start(workers: number, nodeArgs: string[] = []): Promise<SfuProcess> {
     const [udpPort, port] = await Promise.all([freeUdpPorts(workers), freeTcpPort()]);
-    const child = spawn(process.execPath, [CLI, 'serve'], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
       env: {
         PATH: process.env.PATH ?? '',
         SHOAL_HOST: '127.0.0.1',
@@ -54,7 +55,6 @@ export class SfuProcess {
         SHOAL_UDP_PORT: String(udpPort),
         SHOAL_WORKERS: String(workers),
         SHOAL_LOG_LEVEL: 'warn',
-        ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -69,15 +69,11 @@ export function resultsGrid(runs: RunResult[]): Grid {
   );
 }
 
-/** One row per packet size measured (the largest carries the packet count and loss of its run). */
+/** One row per packet size and rate measured. */
 export function rawGrid(raw: RawResult): Grid {
-  const sizes = raw.bySize.length > 0 ? raw.bySize : [raw];
   return grid(
-    [['bytes/pkt', 'right'], ['send µs/pkt', 'right'], ['receive µs/pkt', 'right'], ['packets', 'right'], ['loss %', 'right']],
-    sizes.map((s) => {
-      const main = s.packetBytes === raw.packetBytes;
-      return [String(s.packetBytes), adaptive(s.sendMicrosPerPacket), adaptive(s.receiveMicrosPerPacket), main ? String(raw.packets) : '', main ? fixed(raw.lossPercent, 2) : ''];
-    }),
+    [['pkt/s', 'right'], ['bytes/pkt', 'right'], ['send µs/pkt', 'right'], ['receive µs/pkt', 'right']],
+    raw.bySize.map((s) => [integer(s.packetsPerSecond), String(s.packetBytes), adaptive(s.sendMicrosPerPacket), adaptive(s.receiveMicrosPerPacket)]),
   );
 }
 

@@ -85,10 +85,11 @@ export interface RawResult {
   receiveMicrosPerPacket: number;
   lossPercent: number;
   /**
-   * The same measured at other packet sizes (audio-sized packets included), so that a run's floor
-   * can follow its mean packet size; the fields above are the largest size.
+   * The same measured at other packet sizes and rates (per-packet cost falls as the rate rises), so
+   * that a run's floor can follow its own packet size and rate; the fields above are one of them
+   * (the largest size at 20 000 packets/s, when measured).
    */
-  bySize: Array<{ packetBytes: number; sendMicrosPerPacket: number; receiveMicrosPerPacket: number }>;
+  bySize: Array<{ packetBytes: number; packetsPerSecond: number; sendMicrosPerPacket: number; receiveMicrosPerPacket: number }>;
 }
 
 /** Scaling of one scenario over worker counts. */

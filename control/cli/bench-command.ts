@@ -1,5 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import * as t from 'typanion';
 import { runBench } from '../../bench/harness/bench.js';
 import { SCENARIOS, type ScenarioName } from '../../bench/harness/scenarios.js';
@@ -42,10 +43,12 @@ export class BenchCommand extends Command {
   workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
   clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: integer, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
   raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
+  rawRates = Option.String('--raw-rates', '5000,20000,60000', { env: 'SHOAL_BENCH_RAW_RATES', description: 'Packet rates the floor is measured at, comma separated; default 5000,20000,60000 (env SHOAL_BENCH_RAW_RATES)' });
   capacity = Option.Boolean('--capacity', { description: 'Search the largest subscriber count within the loss and latency bounds; default no (env SHOAL_BENCH_CAPACITY)' });
   maxLoss = Option.String('--max-loss', '0.5', { env: 'SHOAL_BENCH_MAX_LOSS', validator: t.isNumber(), description: 'Capacity bound: loss, %; default 0.5 (env SHOAL_BENCH_MAX_LOSS)' });
   maxLatency = Option.String('--max-latency', '100', { env: 'SHOAL_BENCH_MAX_LATENCY', validator: t.isNumber(), description: 'Capacity bound: one-way latency p99, ms; default 100 (env SHOAL_BENCH_MAX_LATENCY)' });
   capacityMax = Option.String('--capacity-max', '2000', { env: 'SHOAL_BENCH_CAPACITY_MAX', validator: integer, description: 'Capacity search: largest count tried; default 2000 (env SHOAL_BENCH_CAPACITY_MAX)' });
+  profile = Option.String('--profile', { env: 'SHOAL_BENCH_PROFILE', description: 'Write V8 CPU profiles of the SFU (every thread, every run) into this directory (env SHOAL_BENCH_PROFILE)' });
   out = Option.String('--out', 'bench/results', { env: 'SHOAL_BENCH_OUT', description: 'Where the JSON and Markdown reports go; default bench/results (env SHOAL_BENCH_OUT)' });
 
   async execute(): Promise<number> {
@@ -56,6 +59,11 @@ export class BenchCommand extends Command {
       return 2;
     }
     const workers = this.workers.split(',').map((w) => Number(w.trim()));
+    const rawRates = this.rawRates.split(',').map((r) => Number(r.trim()));
+    if (rawRates.some((r) => !Number.isInteger(r) || r < 1)) {
+      this.context.stderr.write(`--raw-rates must be positive integers separated by commas, not "${this.rawRates}"\n`);
+      return 2;
+    }
     if (workers.some((w) => !Number.isInteger(w) || w < 1)) {
       this.context.stderr.write(`--workers must be positive integers separated by commas, not "${this.workers}"\n`);
       return 2;
@@ -75,6 +83,7 @@ export class BenchCommand extends Command {
       warmupS: Number(this.warmup),
       clientProcesses: Math.max(1, Number(this.clientProcesses)),
       raw: selected === 'raw' || booleanOption(this.raw, 'SHOAL_BENCH_RAW', true),
+      rawRates,
       ...(capacity
         ? {
             capacity: {
@@ -86,6 +95,7 @@ export class BenchCommand extends Command {
             },
           }
         : {}),
+      ...(this.profile ? { profileDir: resolve(this.profile) } : {}),
       command: ['shoal', 'bench', ...process.argv.slice(3)].join(' '),
       onProgress: (label, done, total, extra) => {
         const line = renderProgress(label, done, total, extra);

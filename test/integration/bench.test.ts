@@ -37,7 +37,7 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
 
   test('shoal bench: raw floor and a two-worker sweep of a tiny livestream, with reports written', async () => {
     const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
-    const args = ['bench', 'livestream', '--subscribers', '2', '--duration', '2', '--warmup', '1', '--workers', '1,2', '--client-processes', '1', '--out', out];
+    const args = ['bench', 'livestream', '--subscribers', '2', '--duration', '2', '--warmup', '1', '--workers', '1,2', '--raw-rates', '20000', '--client-processes', '1', '--out', out];
     const result = await shoal(args, 90_000);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /livestream/);

@@ -107,7 +107,10 @@ function fullReport(): BenchReport {
     machine: { cpus: 16, cpuModel: 'AMD Ryzen 9 7950X 16-Core Processor', node: 'v20.20.2', libdatachannel: '0.22.6', memoryGB: 64 },
     raw: {
       packets: 100000, packetBytes: 1200, sendMicrosPerPacket: 3.1, receiveMicrosPerPacket: 2.7, lossPercent: 0,
-      bySize: [{ packetBytes: 100, sendMicrosPerPacket: 2.2, receiveMicrosPerPacket: 2.0 }, { packetBytes: 1200, sendMicrosPerPacket: 3.1, receiveMicrosPerPacket: 2.7 }],
+      bySize: [
+        { packetBytes: 100, packetsPerSecond: 20000, sendMicrosPerPacket: 2.2, receiveMicrosPerPacket: 2.0 },
+        { packetBytes: 1200, packetsPerSecond: 20000, sendMicrosPerPacket: 3.1, receiveMicrosPerPacket: 2.7 },
+      ],
     },
     runs: [meeting10, meeting20, meeting20w2, meeting20w4, broadcast],
     sweeps: [{
@@ -170,10 +173,10 @@ describe('renderTable', () => {
 
   test('raw floor, sweep and capacity sections', () => {
     assert.deepEqual(sectionOf(text, 'Raw floor').map((l) => l.trim().split(/\s{2,}/)).slice(1), [
-      ['bytes/pkt', 'send µs/pkt', 'receive µs/pkt', 'packets', 'loss %'],
-      ['---------', '-----------', '--------------', '-------', '------'],
-      ['100', '2.20', '2.00'],
-      ['1200', '3.10', '2.70', '100000', '0.00'],
+      ['pkt/s', 'bytes/pkt', 'send µs/pkt', 'receive µs/pkt'],
+      ['-----', '---------', '-----------', '--------------'],
+      ['20000', '100', '2.20', '2.00'],
+      ['20000', '1200', '3.10', '2.70'],
     ]);
 
     const sweep = sectionOf(text, 'Sweep: video-meeting, 20 subscribers');
@@ -327,7 +330,7 @@ describe('renderMarkdown', () => {
     assert.ok(markdown.includes('| --- | ---: | ---: |'));
     assert.ok(markdown.includes('| video-meeting | 1 | 10 | 10 | 1500 | 13500 | 130 | 0.62 | 45.9 | 1.18x | 0.02 | 1.20 | 2.80 | 4.90 | 0.41 | 143 | 412 |'));
     assert.ok(markdown.includes('| broadcast | 1 | 1 | 100 | 150 | 15000 | 144 | 0.58 | 38.7 | - | 0.00 | 0.90 | 1.90 | 3.30 | 0.22 | 160 | 398 |'));
-    assert.ok(markdown.includes('| 1200 | 3.10 | 2.70 | 100000 | 0.00 |'));
+    assert.ok(markdown.includes('| 20000 | 1200 | 3.10 | 2.70 |'));
     assert.ok(markdown.includes('### video-meeting, 20 subscribers'));
     assert.ok(markdown.includes('| 2 | 57000 | 2.93 | 51.4 | 8.20 | 0.11 | 93.4 |'));
     assert.ok(markdown.includes('Bounds: loss <= 1 %, latency p99 <= 200 ms. **Sustained: 300 subscribers**.'));
