@@ -20,6 +20,8 @@ export interface BenchOptions {
   scenarios: ScenarioName[];
   /** Overrides of the scenarios' default knobs. */
   params: Partial<ScenarioParams>;
+  /** Subscriber counts per room, one run each (a load sweep); default: the scenario's one. */
+  subscriberCounts?: number[];
   /** One run per worker count; several make a sweep. */
   workers: number[];
   durationS: number;
@@ -87,15 +89,18 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
   }
   for (const scenario of options.scenarios) {
-    const params = { ...DEFAULT_PARAMS[scenario], ...options.params };
-    const runs: RunResult[] = [];
-    for (const workers of options.workers) {
-      const run = await measure(scenario, params, workers, options.durationS, options);
-      runs.push(withFloor(run, report.raw));
+    const base = { ...DEFAULT_PARAMS[scenario], ...options.params };
+    for (const subscribers of options.subscriberCounts ?? [base.subscribers]) {
+      const params = { ...base, subscribers };
+      const runs: RunResult[] = [];
+      for (const workers of options.workers) {
+        const run = await measure(scenario, params, workers, options.durationS, options);
+        runs.push(withFloor(run, report.raw));
+      }
+      report.runs.push(...runs);
+      if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
     }
-    report.runs.push(...runs);
-    if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
-    if (options.capacity) report.capacity.push(await searchCapacity(scenario, params, options.workers[0]!, options.capacity, options));
+    if (options.capacity) report.capacity.push(await searchCapacity(scenario, base, options.workers[0]!, options.capacity, options));
   }
   return report;
 }

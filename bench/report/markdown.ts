@@ -93,7 +93,7 @@ Each run holds a scenario (publishers sending synthetic RTP through the SFU to s
 - **loss %**: packets the subscribers expected but never received.
 - **p50 / p95 / p99 ms**: one-way latency percentiles, from the send timestamp in each packet to its arrival at the subscriber. **jitter ms**: mean RFC 3550 interarrival jitter.
 - **RSS MB**: SFU resident memory at the end of the run; **KB/sub**: memory per subscriber connection above the idle baseline.
-- **Worker scaling**: the same scenario at several worker counts. Efficiency is the throughput gain over the smallest worker count divided by the gain in workers; 100 % is linear scaling.
+- **Worker scaling**: the same scenario at several worker counts. Efficiency is forwarded packets per SFU CPU-second at that count over the same at the smallest count: 100 % means spreading the rooms over more workers costs nothing extra per packet, so capacity grows with the cores given to workers.
 - **Capacity**: the largest subscriber count that stayed within the loss and latency bounds, with every probe the search made.
 - **Worker load**: how forwarding was split over workers (share), how busy each worker's event loop was (util) and its event-loop delay (lag).`;
 

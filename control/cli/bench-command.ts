@@ -37,7 +37,7 @@ export class BenchCommand extends Command {
   scenario = Option.String({ required: false, name: 'scenario' });
   rooms = Option.String('--rooms', { env: 'SHOAL_BENCH_ROOMS', validator: integer, description: 'Rooms, each with the same participants; default 1 (env SHOAL_BENCH_ROOMS)' });
   publishers = Option.String('--publishers', { env: 'SHOAL_BENCH_PUBLISHERS', validator: integer, description: "Publishers per room; default the scenario's (env SHOAL_BENCH_PUBLISHERS)" });
-  subscribers = Option.String('--subscribers', { env: 'SHOAL_BENCH_SUBSCRIBERS', validator: integer, description: "Receive-only participants per room; default the scenario's (env SHOAL_BENCH_SUBSCRIBERS)" });
+  subscribers = Option.String('--subscribers', { env: 'SHOAL_BENCH_SUBSCRIBERS', description: "Receive-only participants per room, or several comma separated (one run each); default the scenario's (env SHOAL_BENCH_SUBSCRIBERS)" });
   duration = Option.String('--duration', '10', { env: 'SHOAL_BENCH_DURATION', validator: integer, description: 'Measurement window per run, s; default 10 (env SHOAL_BENCH_DURATION)' });
   warmup = Option.String('--warmup', '3', { env: 'SHOAL_BENCH_WARMUP', validator: integer, description: 'Wait after everyone joined before measuring, s; default 3 (env SHOAL_BENCH_WARMUP)' });
   workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
@@ -64,6 +64,11 @@ export class BenchCommand extends Command {
       this.context.stderr.write(`--raw-rates must be positive integers separated by commas, not "${this.rawRates}"\n`);
       return 2;
     }
+    const subscriberCounts = this.subscribers?.split(',').map((s) => Number(s.trim()));
+    if (subscriberCounts?.some((s) => !Number.isInteger(s) || s < 0)) {
+      this.context.stderr.write(`--subscribers must be whole numbers separated by commas, not "${this.subscribers}"\n`);
+      return 2;
+    }
     if (workers.some((w) => !Number.isInteger(w) || w < 1)) {
       this.context.stderr.write(`--workers must be positive integers separated by commas, not "${this.workers}"\n`);
       return 2;
@@ -76,8 +81,8 @@ export class BenchCommand extends Command {
       params: {
         ...(this.rooms !== undefined ? { rooms: Number(this.rooms) } : {}),
         ...(this.publishers !== undefined ? { publishers: Number(this.publishers) } : {}),
-        ...(this.subscribers !== undefined ? { subscribers: Number(this.subscribers) } : {}),
       },
+      ...(subscriberCounts ? { subscriberCounts } : {}),
       workers,
       durationS: Number(this.duration),
       warmupS: Number(this.warmup),
