@@ -24,7 +24,8 @@ export class BenchCommand extends Command {
       report with SVG charts into --out.
 
       Scenarios: audio-room (few publishers, many listeners), video-meeting (everyone publishes and receives),
-      livestream (one publisher, many viewers), raw (node-datachannel alone: the floor), all (raw and the three).
+      livestream (one publisher, many viewers), raw (node-datachannel alone: the floor), all (raw and the three;
+      the default, or SHOAL_BENCH_SCENARIO).
       --workers 1,2,4 runs a sweep; --capacity searches the largest load within --max-loss and --max-latency.
     `,
     examples: [
@@ -52,7 +53,7 @@ export class BenchCommand extends Command {
   out = Option.String('--out', 'bench/results', { env: 'SHOAL_BENCH_OUT', description: 'Where the JSON and Markdown reports go; default bench/results (env SHOAL_BENCH_OUT)' });
 
   async execute(): Promise<number> {
-    const selected = this.scenario ?? 'all';
+    const selected = this.scenario ?? process.env.SHOAL_BENCH_SCENARIO ?? 'all';
     const names = [...SCENARIOS, 'raw', 'all'];
     if (!names.includes(selected)) {
       this.context.stderr.write(`unknown scenario "${selected}"; one of ${names.join(', ')}\n`);
