@@ -30,6 +30,11 @@ export interface BenchOptions {
   /** Measure the node-datachannel floor first (the `raw` scenario), at these packet rates. */
   raw: boolean;
   rawRates: number[];
+  /**
+   * Runs of every configuration (and measurements of every raw floor point); the report keeps the
+   * median, with the spread. Single runs on a shared or virtualised machine vary by 10-30 %.
+   */
+  repeat: number;
   capacity?: CapacityOptions;
   /** V8 CPU profiles of the SFU go here (`node --cpu-prof`), one per thread and run. */
   profileDir?: string;
@@ -71,8 +76,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const measured: Array<{ packetsPerSecond: number; raw: Omit<RawResult, 'bySize'> }> = [];
     for (const packetsPerSecond of options.rawRates) {
       for (const packetBytes of RAW_PACKET_SIZES) {
-        options.onProgress?.(`raw floor ${packetBytes} B`, 0, 1, `${packetsPerSecond} pkt/s`);
-        measured.push({ packetsPerSecond, raw: await measureRawFloor({ packetsPerSecond, durationS: Math.min(5, options.durationS), packetBytes }) });
+        const repeats: Array<Omit<RawResult, 'bySize'>> = [];
+        for (let i = 0; i < options.repeat; i++) {
+          options.onProgress?.(`raw floor ${packetBytes} B`, 0, 1, `${packetsPerSecond} pkt/s`);
+          repeats.push(await measureRawFloor({ packetsPerSecond, durationS: Math.min(5, options.durationS), packetBytes }));
+        }
+        measured.push({ packetsPerSecond, raw: medianRaw(repeats) });
       }
     }
     // The headline figure: video-sized packets at the rate nearest 20 000/s.
@@ -94,8 +103,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const params = { ...base, subscribers };
       const runs: RunResult[] = [];
       for (const workers of options.workers) {
-        const run = await measure(scenario, params, workers, options.durationS, options);
-        runs.push(withFloor(run, report.raw));
+        const repeats: RunResult[] = [];
+        for (let i = 0; i < options.repeat; i++) {
+          repeats.push(withFloor(await measure(scenario, params, workers, options.durationS, options), report.raw));
+        }
+        runs.push(medianRun(repeats));
       }
       report.runs.push(...runs);
       if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
@@ -132,6 +144,42 @@ export function withFloor(run: RunResult, raw: RawResult | undefined): RunResult
   const receive = floorAt(raw, meanBytes(run.sfu.bitrateInMbps, run.sfu.packetsInPerS), run.sfu.packetsInPerS, 'receiveMicrosPerPacket');
   const floor = send + receive * (run.sfu.packetsIn / run.sfu.packetsOut);
   return { ...run, floorMicrosPerForwardedPacket: floor, overheadVsFloor: run.sfu.cpuMicrosPerForwardedPacket / floor };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Repeated measurements of one raw floor point: the median send and the median receive cost. */
+export function medianRaw<T extends Omit<RawResult, 'bySize'>>(repeats: T[]): T {
+  return {
+    ...repeats[0]!,
+    sendMicrosPerPacket: median(repeats.map((r) => r.sendMicrosPerPacket)),
+    receiveMicrosPerPacket: median(repeats.map((r) => r.receiveMicrosPerPacket)),
+    lossPercent: Math.max(...repeats.map((r) => r.lossPercent)),
+  };
+}
+
+/**
+ * Repeated runs of one configuration: the run with the median CPU per forwarded packet (the lower
+ * middle one of an even count), with the spread of all of them. One run is returned as it is.
+ */
+export function medianRun(repeats: RunResult[]): RunResult {
+  if (repeats.length === 1) return repeats[0]!;
+  const cost = (r: RunResult) => r.sfu.cpuMicrosPerForwardedPacket;
+  const sorted = [...repeats].sort((a, b) => cost(a) - cost(b));
+  const overheads = repeats.map((r) => r.overheadVsFloor).filter((o): o is number => o !== undefined);
+  return {
+    ...sorted[(sorted.length - 1) >> 1]!,
+    repeats: {
+      runs: repeats.length,
+      microsPerPacket: [cost(sorted[0]!), cost(sorted.at(-1)!)],
+      ...(overheads.length > 0 ? { overheadVsFloor: [Math.min(...overheads), Math.max(...overheads)] as [number, number] } : {}),
+      lossPercentMax: Math.max(...repeats.map((r) => r.clients.lossPercent)),
+    },
+  };
 }
 
 type RawKey = 'sendMicrosPerPacket' | 'receiveMicrosPerPacket';

@@ -50,19 +50,24 @@ function grid(columns: Array<[header: string, align: Align]>, rows: string[][]):
 }
 
 export function resultsGrid(runs: RunResult[]): Grid {
+  // With --repeat each row is the median run; the range of µs/pkt over the repeats follows it.
+  const repeated = runs.some((r) => r.repeats);
+  const range = (r: RunResult): string =>
+    r.repeats ? `${adaptive(r.repeats.microsPerPacket[0])}-${adaptive(r.repeats.microsPerPacket[1])} (${r.repeats.runs})` : '-';
   return grid(
     [
       ['scenario', 'left'], ['w', 'right'], ['pubs', 'right'], ['subs', 'right'],
       ['pkt/s in', 'right'], ['pkt/s out', 'right'], ['Mbit/s out', 'right'],
-      ['SFU cores', 'right'], ['µs/pkt', 'right'], ['vs floor', 'right'], ['loss %', 'right'],
+      ['SFU cores', 'right'], ['µs/pkt', 'right'], ...(repeated ? [['µs/pkt range (runs)', 'right'] as [string, Align]] : []),
+      ['vs floor', 'right'], ['loss %', 'right'],
       ['p50 ms', 'right'], ['p95 ms', 'right'], ['p99 ms', 'right'], ['jitter ms', 'right'],
       ['RSS MB', 'right'], ['KB/sub', 'right'],
     ],
     runs.map((r) => [
       r.scenario, String(r.workers), String(r.publishers), String(r.subscribers),
       integer(r.sfu.packetsInPerS), integer(r.sfu.packetsOutPerS), adaptive(r.sfu.bitrateOutMbps),
-      fixed(r.sfu.cpuCores, 2), adaptive(r.sfu.cpuMicrosPerForwardedPacket), ratio(r.overheadVsFloor),
-      fixed(r.clients.lossPercent, 2),
+      fixed(r.sfu.cpuCores, 2), adaptive(r.sfu.cpuMicrosPerForwardedPacket), ...(repeated ? [range(r)] : []),
+      ratio(r.overheadVsFloor), fixed(r.clients.lossPercent, 2),
       adaptive(r.clients.latencyMs.p50), adaptive(r.clients.latencyMs.p95), adaptive(r.clients.latencyMs.p99),
       adaptive(r.clients.jitterMs), adaptive(r.sfu.rssMB), adaptive(r.sfu.rssPerSubscriberKB),
     ]),

@@ -90,6 +90,7 @@ Each run holds a scenario (publishers sending synthetic RTP through the SFU to s
 - **pkt/s in / out**: RTP packets per second the SFU received from publishers and forwarded to subscribers; **Mbit/s out** is the forwarded bitrate.
 - **SFU cores**: CPU time (user + system, all threads) of the SFU process over wall time; 1.00 is one core fully busy.
 - **µs/pkt**: SFU CPU microseconds per forwarded packet, the cost of forwarding. **vs floor** divides it by what node-datachannel alone needs to move a packet (the raw floor): 1.00x would mean the SFU adds nothing on top of the binding.
+- **µs/pkt range (runs)**: with \`--repeat N\`, each row is the run with the median µs/pkt of N runs of the same configuration, and this is the lowest and highest of them; the raw floor points are medians of N measurements too.
 - **loss %**: packets the subscribers expected but never received.
 - **p50 / p95 / p99 ms**: one-way latency percentiles, from the send timestamp in each packet to its arrival at the subscriber. **jitter ms**: mean RFC 3550 interarrival jitter.
 - **RSS MB**: SFU resident memory at the end of the run; **KB/sub**: memory per subscriber connection above the idle baseline.

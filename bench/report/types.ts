@@ -75,6 +75,13 @@ export interface RunResult {
    */
   floorMicrosPerForwardedPacket?: number;
   overheadVsFloor?: number;
+  /** With `--repeat`: this is the median of `runs` runs (by µs per forwarded packet); the range over all of them. */
+  repeats?: {
+    runs: number;
+    microsPerPacket: [min: number, max: number];
+    overheadVsFloor?: [min: number, max: number];
+    lossPercentMax: number;
+  };
 }
 
 /** node-datachannel alone: CPU per packet to send and to receive (SRTP, UDP), no SFU. */

@@ -34,7 +34,8 @@ export class Consumer {
   private readonly rtx: { ssrc: number; payloadType: number } | undefined;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
   private source: TrackSource | undefined;
-  private open = false;
+  /** 'waiting' until the track is first seen open; 'ended' once it closed, from either side. */
+  private state: 'waiting' | 'open' | 'ended' = 'waiting';
   private closed = false;
   private readonly retransmitHeader: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
 
@@ -45,12 +46,10 @@ export class Consumer {
     this.track = options.track;
     this.rtx = options.rtx;
     this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.producer.codec.clockRate);
-    this.track.onOpen(guarded(() => {
-      this.open = true;
-      this.source?.requestKeyframe();
-    }));
+    // No onOpen callback: send() polls isOpen() until the track is open. Every callback is a
+    // thread-safe function, i.e. one more async handle libuv scans on each wake-up of the worker.
     keepUntilClosed(this.track, () => {
-      this.open = false;
+      this.state = 'ended';
     });
     // Always listen: a sendonly track with no callback queues the subscriber's RTCP.
     this.track.onMessage(guarded((rtcp) => this.onRtcp(rtcp)));
@@ -65,7 +64,7 @@ export class Consumer {
   }
 
   send(packet: Buffer, header: SourceHeader, nowMs: number): void {
-    if (!this.open || !this.rewriter.rewrite(packet, header, nowMs)) return;
+    if (!this.isOpen() || !this.rewriter.rewrite(packet, header, nowMs)) return;
     if (!this.transmit(packet)) return;
     counters.packetsOut++;
     counters.bytesOut += packet.length;
@@ -74,7 +73,7 @@ export class Consumer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.open = false;
+    this.state = 'ended';
     this.source?.detach(this);
     this.source = undefined;
     this.track.close();
@@ -89,7 +88,7 @@ export class Consumer {
 
   private retransmit(seqs: readonly number[]): void {
     const history = this.source?.history;
-    if (!history || !this.open) return;
+    if (!history || this.state !== 'open') return;
     const header = this.retransmitHeader;
     for (const seq of seqs) {
       const sourceSeq = this.rewriter.sourceSequenceNumber(seq);
@@ -116,9 +115,18 @@ export class Consumer {
       return true;
     } catch {
       // "Track is not open": the transport went away before onClosed arrived.
-      this.open = false;
+      this.state = 'ended';
       return false;
     }
+  }
+
+  /** Whether packets can be sent; the first time the track is found open, the source is asked for a keyframe. */
+  private isOpen(): boolean {
+    if (this.state !== 'waiting') return this.state === 'open';
+    if (!this.track.isOpen()) return false;
+    this.state = 'open';
+    this.source?.requestKeyframe();
+    return true;
   }
 
   private nextRtxSeq(): number {

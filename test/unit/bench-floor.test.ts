@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { floorAt, sweep, withFloor } from '../../bench/harness/bench.js';
+import { floorAt, medianRaw, medianRun, sweep, withFloor } from '../../bench/harness/bench.js';
 import type { RawResult, RunResult } from '../../bench/report/types.js';
 
 const raw: RawResult = {
@@ -54,4 +54,21 @@ test("a run's floor: a send at its output rate plus its share of a receive at it
 test('sweep efficiency compares forwarded packets per CPU-second with the smallest worker count', () => {
   const s = sweep('livestream', [run(2, 8), run(1, 6)]);
   assert.deepEqual(s.efficiency, [{ workers: 2, efficiency: 0.75 }, { workers: 1, efficiency: 1 }]);
+});
+
+test('repeated runs report the median run by µs per packet, with the range of all of them', () => {
+  const runs = [9, 6, 13, 7].map((micros) => withFloor(run(1, micros), raw));
+  const median = medianRun(runs);
+  assert.equal(median.sfu.cpuMicrosPerForwardedPacket, 7, 'the lower middle run of four');
+  assert.equal(median.repeats?.runs, 4);
+  assert.deepEqual(median.repeats?.microsPerPacket, [6, 13]);
+  assert.ok(Math.abs(median.repeats!.overheadVsFloor![1] - 13 / 6.14) < 1e-9);
+  assert.equal(medianRun([runs[0]!]).repeats, undefined, 'a single run is reported as it is');
+});
+
+test('repeated floor measurements keep the median send and the median receive cost', () => {
+  const point = (send: number, receive: number) => ({ packets: 1000, packetBytes: 100, sendMicrosPerPacket: send, receiveMicrosPerPacket: receive, lossPercent: 0 });
+  const m = medianRaw([point(10, 14), point(13, 12), point(9, 20)]);
+  assert.equal(m.sendMicrosPerPacket, 10);
+  assert.equal(m.receiveMicrosPerPacket, 14);
 });

@@ -171,6 +171,14 @@ describe('renderTable', () => {
     assert.deepEqual(cells(results[7]), ['broadcast', '1', '1', '100', '150', '15000', '144', '0.58', '38.7', '-', '0.00', '0.90', '1.90', '3.30', '0.22', '160', '398']);
   });
 
+  test('repeated runs add the range of µs/pkt over the repeats', () => {
+    const repeated = { ...broadcast, repeats: { runs: 3, microsPerPacket: [31.2, 44.0] as [number, number], lossPercentMax: 0 } };
+    const results = sectionOf(renderTable({ ...fullReport(), runs: [meeting10, repeated] }), 'Results');
+    assert.match(results[1], /µs\/pkt\s+µs\/pkt range \(runs\)\s+vs floor/);
+    assert.deepEqual(results[3].trim().split(/\s{2,}/).slice(8, 10), ['45.9', '-'], 'a single run has no range');
+    assert.deepEqual(results[4].trim().split(/\s{2,}/).slice(8, 10), ['38.7', '31.2-44.0 (3)']);
+  });
+
   test('raw floor, sweep and capacity sections', () => {
     assert.deepEqual(sectionOf(text, 'Raw floor').map((l) => l.trim().split(/\s{2,}/)).slice(1), [
       ['pkt/s', 'bytes/pkt', 'send µs/pkt', 'receive µs/pkt'],
