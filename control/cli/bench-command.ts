@@ -26,7 +26,9 @@ export class BenchCommand extends Command {
       Scenarios: audio-room (few publishers, many listeners), video-meeting (everyone publishes and receives),
       livestream (one publisher, many viewers), raw (node-datachannel alone: the floor), all (raw and the three;
       the default, or SHOAL_BENCH_SCENARIO).
-      --workers 1,2,4 runs a sweep; --capacity searches the largest load within --max-loss and --max-latency.
+
+      A list of worker counts (--workers 1,2,4) runs a sweep; --capacity searches the largest load within the
+      bounds of --max-loss and --max-latency; --repeat 3 runs every configuration three times and reports the median.
     `,
     examples: [
       ['All scenarios with defaults', '$0 bench'],

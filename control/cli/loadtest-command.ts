@@ -19,9 +19,9 @@ export class LoadtestCommand extends Command {
   static override usage = Command.Usage({
     description: 'Load-test a running Shoal deployment',
     details: `
-      Runs synthetic participants (real node-datachannel peers, in client processes on this machine) against
-      --url using only the public WebSocket signaling: --rooms rooms, each with --publishers publishing audio
-      and, unless --no-video, video, and --subscribers receiving everything. They join over --ramp-up seconds;
+      Runs synthetic participants (real node-datachannel peers, in client processes on this machine)
+      against the deployment at --url, using only its public WebSocket signaling: --rooms rooms, each
+      with --publishers publishing audio and, unless --no-video, video, and --subscribers receiving everything. They join over --ramp-up seconds;
       then the clients measure loss, one-way latency (every packet carries its send time; client and server
       clocks must agree, which they do on one machine), jitter, NACKs and PLIs for --duration seconds, leave,
       and the command exits. It stops by itself: at the latest ramp-up + duration + ${GRACE_S} s.
