@@ -60,6 +60,19 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
     assert.deepEqual(report.sweeps[0]!.efficiency.map((e) => e.workers), [1, 2]);
   });
 
+  test('shoal bench --repeat: the median of repeated runs, with their range', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
+    const args = ['bench', 'audio-room', '--publishers', '1', '--subscribers', '1', '--duration', '1', '--warmup', '1', '--repeat', '2', '--no-raw', '--client-processes', '1', '--out', out];
+    const result = await shoal(args, 60_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /µs\/pkt range \(runs\)/);
+    const report = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8')) as BenchReport;
+    assert.equal(report.runs.length, 1);
+    const [low, high] = report.runs[0]!.repeats!.microsPerPacket;
+    assert.equal(report.runs[0]!.repeats!.runs, 2);
+    assert.ok(low > 0 && low <= report.runs[0]!.sfu.cpuMicrosPerForwardedPacket && report.runs[0]!.sfu.cpuMicrosPerForwardedPacket <= high);
+  });
+
   test('shoal loadtest drives a running node through the public protocol and stops by itself', async () => {
     const sfu = await startSfu();
     try {
