@@ -55,6 +55,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestRes
     await sleep(2000);
     fleet.reset();
     const started = performance.now();
+    options.onProgress?.(0, options.durationS, `${joined.joined}/${peers.length} joined`);
     for (let second = 1; second <= options.durationS; second++) {
       await sleep(started + second * 1000 - performance.now());
       options.onProgress?.(second, options.durationS, `${joined.joined}/${peers.length} joined`);

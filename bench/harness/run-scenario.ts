@@ -38,6 +38,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     const started = performance.now();
     const samples: SfuStats[] = [];
     let previousOut = totalOut(startStats);
+    options.onProgress?.(0, 0);
     for (let second = 1; second <= options.durationS; second++) {
       await sleep(started + second * 1000 - performance.now());
       const stats = await sfu.stats();

@@ -8,6 +8,16 @@ import { freeTcpPort, freeUdpPorts } from './ports.js';
 const CLI = fileURLToPath(new URL('../../control/cli/main.js', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 
+/**
+ * Nodes under test that are still running. `shoal serve` runs until it is told to stop, so one left
+ * behind by a benchmark that exits early (an error, Ctrl-C, SIGTERM) would run for ever: they are
+ * sent SIGTERM (a drain) when this process exits.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
 let clockTicks: number | undefined;
 function ticksPerSecond(): number {
   if (clockTicks === undefined) {
@@ -58,6 +68,8 @@ export class SfuProcess {
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const sfu = new SfuProcess(child, port);

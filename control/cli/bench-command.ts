@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { resolve } from 'node:path';
 import * as t from 'typanion';
 import { runBench } from '../../bench/harness/bench.js';
@@ -56,6 +56,13 @@ export class BenchCommand extends Command {
   out = Option.String('--out', 'bench/results', { env: 'SHOAL_BENCH_OUT', description: 'Where the JSON and Markdown reports go; default bench/results (env SHOAL_BENCH_OUT)' });
 
   async execute(): Promise<number> {
+    // Interrupted: exit through process.exit, whose exit hook stops the node under test (see SfuProcess).
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.context.stderr.write(`\n${signal}: benchmark stopped\n`);
+        process.exit(128 + constants.signals[signal]);
+      });
+    }
     const selected = this.scenario ?? process.env.SHOAL_BENCH_SCENARIO ?? 'all';
     const names = [...SCENARIOS, 'raw', 'all'];
     if (!names.includes(selected)) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -23,6 +24,38 @@ async function shoal(args: string[], timeoutMs: number): Promise<{ code: number 
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr, tookMs: Date.now() - started };
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map(Number);
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Running and not a zombie. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () => {
@@ -71,6 +104,28 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
     const [low, high] = report.runs[0]!.repeats!.microsPerPacket;
     assert.equal(report.runs[0]!.repeats!.runs, 2);
     assert.ok(low > 0 && low <= report.runs[0]!.sfu.cpuMicrosPerForwardedPacket && report.runs[0]!.sfu.cpuMicrosPerForwardedPacket <= high);
+  });
+
+  test('an interrupted shoal bench stops the node it started', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
+    const args = ['bench', 'livestream', '--subscribers', '1', '--duration', '60', '--warmup', '1', '--no-raw', '--client-processes', '1', '--out', out];
+    const bench = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    bench.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(bench, 'exit');
+    // The first progress line of the run shows once the node is up and the clients joined.
+    while (!stderr.includes('[livestream')) {
+      assert.equal(bench.exitCode, null, stderr);
+      await sleep(100);
+    }
+    const node = childrenOf(bench.pid!).find((pid) => commandLine(pid).includes('serve'));
+    assert.ok(node, 'the node under test runs as a child process');
+    bench.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 143, stderr);
+    assert.match(stderr, /SIGTERM: benchmark stopped/);
+    for (let i = 0; i < 150 && isRunning(node); i++) await sleep(100);
+    assert.equal(isRunning(node), false, 'the node under test was stopped');
   });
 
   test('shoal loadtest drives a running node through the public protocol and stops by itself', async () => {
