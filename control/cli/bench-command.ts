@@ -47,7 +47,7 @@ export class BenchCommand extends Command {
   clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: integer, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
   raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
   rawRates = Option.String('--raw-rates', '5000,20000,60000', { env: 'SHOAL_BENCH_RAW_RATES', description: 'Packet rates the floor is measured at, comma separated; default 5000,20000,60000 (env SHOAL_BENCH_RAW_RATES)' });
-  repeat = Option.String('--repeat', '1', { env: 'SHOAL_BENCH_REPEAT', validator: integer, description: 'Runs of every configuration (and of every floor point); the median is reported with the range; default 1 (env SHOAL_BENCH_REPEAT)' });
+  repeat = Option.String('--repeat', '1', { env: 'SHOAL_BENCH_REPEAT', validator: integer, description: 'Runs of every configuration and floor point (capacity probes run once); the median is reported with the range; default 1 (env SHOAL_BENCH_REPEAT)' });
   capacity = Option.Boolean('--capacity', { description: 'Search the largest subscriber count within the loss and latency bounds; default no (env SHOAL_BENCH_CAPACITY)' });
   maxLoss = Option.String('--max-loss', '0.5', { env: 'SHOAL_BENCH_MAX_LOSS', validator: t.isNumber(), description: 'Capacity bound: loss, %; default 0.5 (env SHOAL_BENCH_MAX_LOSS)' });
   maxLatency = Option.String('--max-latency', '100', { env: 'SHOAL_BENCH_MAX_LATENCY', validator: t.isNumber(), description: 'Capacity bound: one-way latency p99, ms; default 100 (env SHOAL_BENCH_MAX_LATENCY)' });

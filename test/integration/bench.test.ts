@@ -102,8 +102,10 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
     const report = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8')) as BenchReport;
     assert.equal(report.runs.length, 1);
     const [low, high] = report.runs[0]!.repeats!.microsPerPacket;
+    const median = report.runs[0]!.sfu.cpuMicrosPerForwardedPacket;
     assert.equal(report.runs[0]!.repeats!.runs, 2);
-    assert.ok(low > 0 && low <= report.runs[0]!.sfu.cpuMicrosPerForwardedPacket && report.runs[0]!.sfu.cpuMicrosPerForwardedPacket <= high);
+    // CPU time comes in 10 ms ticks: a one-second tiny run may well measure 0.
+    assert.ok(Number.isFinite(high) && low >= 0 && low <= median && median <= high, `${low} <= ${median} <= ${high}`);
   });
 
   test('an interrupted shoal bench stops the node it started', async () => {
