@@ -21,10 +21,10 @@ export class LoadtestCommand extends Command {
     details: `
       Runs synthetic participants (real node-datachannel peers, in client processes on this machine)
       against the deployment at --url, using only its public WebSocket signaling: --rooms rooms, each
-      with --publishers publishing audio and, unless --no-video, video, and --subscribers receiving everything. They join over --ramp-up seconds;
-      then the clients measure loss, one-way latency (every packet carries its send time; client and server
-      clocks must agree, which they do on one machine), jitter, NACKs and PLIs for --duration seconds, leave,
-      and the command exits. It stops by itself: at the latest ramp-up + duration + ${GRACE_S} s.
+      with --publishers publishing audio and, unless --no-video, video, and --subscribers receiving
+      everything. They join over --ramp-up seconds; then the clients measure loss, one-way latency (every
+      packet carries its send time; client and server clocks must agree, which they do on one machine),
+      jitter, NACKs and PLIs for --duration seconds, leave, and the command exits. It stops by itself: at the latest ramp-up + duration + ${GRACE_S} s.
     `,
     examples: [['Ten rooms of one publisher and 20 viewers for a minute', '$0 loadtest --url ws://10.0.0.5:8080/ws --rooms 10 --subscribers 20 --duration 60']],
   });
