@@ -7,8 +7,8 @@ import { SCENARIOS, type ScenarioName } from '../../bench/harness/scenarios.js';
 import { renderProgress, renderTable } from '../../bench/report/table.js';
 import { writeReport } from '../../bench/report/write-report.js';
 import { booleanOption } from './env-flag.js';
+import { countingNumber, wholeNumber } from './validators.js';
 
-const integer = t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]);
 
 /** `shoal bench`: starts an SFU and synthetic clients on this machine, measures, reports. */
 export class BenchCommand extends Command {
@@ -38,20 +38,20 @@ export class BenchCommand extends Command {
   });
 
   scenario = Option.String({ required: false, name: 'scenario' });
-  rooms = Option.String('--rooms', { env: 'SHOAL_BENCH_ROOMS', validator: integer, description: 'Rooms, each with the same participants; default 1 (env SHOAL_BENCH_ROOMS)' });
-  publishers = Option.String('--publishers', { env: 'SHOAL_BENCH_PUBLISHERS', validator: integer, description: "Publishers per room; default the scenario's (env SHOAL_BENCH_PUBLISHERS)" });
+  rooms = Option.String('--rooms', { env: 'SHOAL_BENCH_ROOMS', validator: countingNumber, description: 'Rooms, each with the same participants; default 1 (env SHOAL_BENCH_ROOMS)' });
+  publishers = Option.String('--publishers', { env: 'SHOAL_BENCH_PUBLISHERS', validator: countingNumber, description: "Publishers per room; default the scenario's (env SHOAL_BENCH_PUBLISHERS)" });
   subscribers = Option.String('--subscribers', { env: 'SHOAL_BENCH_SUBSCRIBERS', description: "Receive-only participants per room, or several comma separated (one run each); default the scenario's (env SHOAL_BENCH_SUBSCRIBERS)" });
-  duration = Option.String('--duration', '10', { env: 'SHOAL_BENCH_DURATION', validator: integer, description: 'Measurement window per run, s; default 10 (env SHOAL_BENCH_DURATION)' });
-  warmup = Option.String('--warmup', '3', { env: 'SHOAL_BENCH_WARMUP', validator: integer, description: 'Wait after everyone joined before measuring, s; default 3 (env SHOAL_BENCH_WARMUP)' });
+  duration = Option.String('--duration', '10', { env: 'SHOAL_BENCH_DURATION', validator: countingNumber, description: 'Measurement window per run, s; default 10 (env SHOAL_BENCH_DURATION)' });
+  warmup = Option.String('--warmup', '3', { env: 'SHOAL_BENCH_WARMUP', validator: wholeNumber, description: 'Wait after everyone joined before measuring, s; default 3 (env SHOAL_BENCH_WARMUP)' });
   workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
-  clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: integer, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
+  clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: countingNumber, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
   raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
   rawRates = Option.String('--raw-rates', '5000,20000,60000', { env: 'SHOAL_BENCH_RAW_RATES', description: 'Packet rates the floor is measured at, comma separated; default 5000,20000,60000 (env SHOAL_BENCH_RAW_RATES)' });
-  repeat = Option.String('--repeat', '1', { env: 'SHOAL_BENCH_REPEAT', validator: integer, description: 'Runs of every configuration and floor point (capacity probes run once); the median is reported with the range; default 1 (env SHOAL_BENCH_REPEAT)' });
+  repeat = Option.String('--repeat', '1', { env: 'SHOAL_BENCH_REPEAT', validator: countingNumber, description: 'Runs of every configuration and floor point (capacity probes run once); the median is reported with the range; default 1 (env SHOAL_BENCH_REPEAT)' });
   capacity = Option.Boolean('--capacity', { description: 'Search the largest subscriber count within the loss and latency bounds; default no (env SHOAL_BENCH_CAPACITY)' });
   maxLoss = Option.String('--max-loss', '0.5', { env: 'SHOAL_BENCH_MAX_LOSS', validator: t.isNumber(), description: 'Capacity bound: loss, %; default 0.5 (env SHOAL_BENCH_MAX_LOSS)' });
   maxLatency = Option.String('--max-latency', '100', { env: 'SHOAL_BENCH_MAX_LATENCY', validator: t.isNumber(), description: 'Capacity bound: one-way latency p99, ms; default 100 (env SHOAL_BENCH_MAX_LATENCY)' });
-  capacityMax = Option.String('--capacity-max', '2000', { env: 'SHOAL_BENCH_CAPACITY_MAX', validator: integer, description: 'Capacity search: largest count tried; default 2000 (env SHOAL_BENCH_CAPACITY_MAX)' });
+  capacityMax = Option.String('--capacity-max', '2000', { env: 'SHOAL_BENCH_CAPACITY_MAX', validator: countingNumber, description: 'Capacity search: largest count tried; default 2000 (env SHOAL_BENCH_CAPACITY_MAX)' });
   profile = Option.String('--profile', { env: 'SHOAL_BENCH_PROFILE', description: 'Write V8 CPU profiles of the SFU (every thread, every run) into this directory (env SHOAL_BENCH_PROFILE)' });
   out = Option.String('--out', 'bench/results', { env: 'SHOAL_BENCH_OUT', description: 'Where the JSON and Markdown reports go; default bench/results (env SHOAL_BENCH_OUT)' });
 
@@ -97,10 +97,10 @@ export class BenchCommand extends Command {
       workers,
       durationS: Number(this.duration),
       warmupS: Number(this.warmup),
-      clientProcesses: Math.max(1, Number(this.clientProcesses)),
+      clientProcesses: Number(this.clientProcesses),
       raw: selected === 'raw' || booleanOption(this.raw, 'SHOAL_BENCH_RAW', true),
       rawRates,
-      repeat: Math.max(1, Number(this.repeat)),
+      repeat: Number(this.repeat),
       ...(capacity
         ? {
             capacity: {

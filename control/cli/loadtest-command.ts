@@ -2,13 +2,12 @@ import { Command, Option } from 'clipanion';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import * as t from 'typanion';
 import { runLoadtest, type LoadtestResult } from '../../bench/harness/loadtest.js';
 import { adaptive, fixed, integer as formatInteger, type Grid } from '../../bench/report/grids.js';
 import { layoutGrid, renderProgress } from '../../bench/report/table.js';
 import { booleanOption } from './env-flag.js';
+import { countingNumber, wholeNumber } from './validators.js';
 
-const integer = t.cascade(t.isNumber(), [t.isInteger(), t.isAtLeast(0)]);
 /** Added to ramp-up and duration: past this the load test gives up and exits. */
 const GRACE_S = 120;
 
@@ -30,14 +29,14 @@ export class LoadtestCommand extends Command {
   });
 
   url = Option.String('--url', { env: 'SHOAL_LOADTEST_URL', required: true, description: 'Signaling URL of the deployment, ws://HOST:PORT/ws (env SHOAL_LOADTEST_URL)' });
-  rooms = Option.String('--rooms', '1', { env: 'SHOAL_LOADTEST_ROOMS', validator: integer, description: 'Rooms; default 1 (env SHOAL_LOADTEST_ROOMS)' });
+  rooms = Option.String('--rooms', '1', { env: 'SHOAL_LOADTEST_ROOMS', validator: countingNumber, description: 'Rooms; default 1 (env SHOAL_LOADTEST_ROOMS)' });
   roomPrefix = Option.String('--room-prefix', 'loadtest', { env: 'SHOAL_LOADTEST_ROOM_PREFIX', description: 'Room names are PREFIX-1, PREFIX-2, ...; default loadtest (env SHOAL_LOADTEST_ROOM_PREFIX)' });
-  publishers = Option.String('--publishers', '1', { env: 'SHOAL_LOADTEST_PUBLISHERS', validator: integer, description: 'Publishers per room; default 1 (env SHOAL_LOADTEST_PUBLISHERS)' });
-  subscribers = Option.String('--subscribers', '10', { env: 'SHOAL_LOADTEST_SUBSCRIBERS', validator: integer, description: 'Receive-only participants per room; default 10 (env SHOAL_LOADTEST_SUBSCRIBERS)' });
+  publishers = Option.String('--publishers', '1', { env: 'SHOAL_LOADTEST_PUBLISHERS', validator: wholeNumber, description: 'Publishers per room; default 1 (env SHOAL_LOADTEST_PUBLISHERS)' });
+  subscribers = Option.String('--subscribers', '10', { env: 'SHOAL_LOADTEST_SUBSCRIBERS', validator: wholeNumber, description: 'Receive-only participants per room; default 10 (env SHOAL_LOADTEST_SUBSCRIBERS)' });
   video = Option.Boolean('--video', { description: 'Publishers send video (2.5 Mbit/s) besides audio; default yes, --no-video for audio only (env SHOAL_LOADTEST_VIDEO)' });
-  duration = Option.String('--duration', '30', { env: 'SHOAL_LOADTEST_DURATION', validator: integer, description: 'Measurement window, s; default 30 (env SHOAL_LOADTEST_DURATION)' });
-  rampUp = Option.String('--ramp-up', '5', { env: 'SHOAL_LOADTEST_RAMP_UP', validator: integer, description: 'Time over which the participants join, s; default 5 (env SHOAL_LOADTEST_RAMP_UP)' });
-  clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_LOADTEST_CLIENT_PROCESSES', validator: integer, description: 'Client processes; default number of cores (env SHOAL_LOADTEST_CLIENT_PROCESSES)' });
+  duration = Option.String('--duration', '30', { env: 'SHOAL_LOADTEST_DURATION', validator: countingNumber, description: 'Measurement window, s; default 30 (env SHOAL_LOADTEST_DURATION)' });
+  rampUp = Option.String('--ramp-up', '5', { env: 'SHOAL_LOADTEST_RAMP_UP', validator: wholeNumber, description: 'Time over which the participants join, s; default 5 (env SHOAL_LOADTEST_RAMP_UP)' });
+  clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_LOADTEST_CLIENT_PROCESSES', validator: countingNumber, description: 'Client processes; default number of cores (env SHOAL_LOADTEST_CLIENT_PROCESSES)' });
   out = Option.String('--out', { env: 'SHOAL_LOADTEST_OUT', description: 'Directory for a JSON file of the results (env SHOAL_LOADTEST_OUT)' });
 
   async execute(): Promise<number> {
@@ -61,7 +60,7 @@ export class LoadtestCommand extends Command {
       video: booleanOption(this.video, 'SHOAL_LOADTEST_VIDEO', true),
       durationS: Number(this.duration),
       rampUpS: Number(this.rampUp),
-      clientProcesses: Math.max(1, Number(this.clientProcesses)),
+      clientProcesses: Number(this.clientProcesses),
       onProgress: (done, total, extra) => {
         const line = renderProgress('loadtest', done, total, extra);
         if (progress.isTTY) progress.write(`\r${line}\x1b[K`);

@@ -68,6 +68,20 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
     }
   });
 
+  test('out-of-range counts are refused with a usage error naming the option', () => {
+    const cases: Array<[option: string, args: string[]]> = [
+      ['--repeat', ['bench', '--repeat', '0']],
+      ['--duration', ['bench', '--duration', '0']],
+      ['--rooms', ['bench', '--rooms=-1']],
+      ['--client-processes', ['loadtest', '--url', 'ws://127.0.0.1:1/ws', '--client-processes', '0']],
+    ];
+    for (const [option, args] of cases) {
+      const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(result.status, 1, args.join(' '));
+      assert.match(result.stdout + result.stderr, new RegExp(`Invalid value for ${option}:`), args.join(' '));
+    }
+  });
+
   test('shoal bench: raw floor and a two-worker sweep of a tiny livestream, with reports written', async () => {
     const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
     const args = ['bench', 'livestream', '--subscribers', '2', '--duration', '2', '--warmup', '1', '--workers', '1,2', '--raw-rates', '20000', '--client-processes', '1', '--out', out];
