@@ -2,6 +2,7 @@ import { Command, Option } from 'clipanion';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { SignalingClient } from '../../bench/client/signaling-client.js';
 import { runLoadtest, type LoadtestResult } from '../../bench/harness/loadtest.js';
 import { adaptive, fixed, integer as formatInteger, type Grid } from '../../bench/report/grids.js';
 import { layoutGrid, renderProgress } from '../../bench/report/table.js';
@@ -10,6 +11,7 @@ import { countingNumber, wholeNumber } from './validators.js';
 
 /** Added to ramp-up and duration: past this the load test gives up and exits. */
 const GRACE_S = 120;
+const REACH_TIMEOUT_MS = 10_000;
 
 /** `shoal loadtest`: drives any Shoal deployment through its public signaling and reports what clients saw. */
 export class LoadtestCommand extends Command {
@@ -44,6 +46,12 @@ export class LoadtestCommand extends Command {
       this.context.stderr.write(`--url must be a ws:// or wss:// URL, not "${this.url}"\n`);
       return 2;
     }
+    // Fail fast on a wrong URL, before the clients ramp up and wait out the measurement window.
+    const unreachable = await reachSignaling(this.url);
+    if (unreachable) {
+      this.context.stderr.write(`cannot reach ${this.url}: ${unreachable}\n`);
+      return 1;
+    }
     const limitS = Number(this.rampUp) + Number(this.duration) + GRACE_S;
     const watchdog = setTimeout(() => {
       this.context.stderr.write(`load test still running after ${limitS} s: giving up\n`);
@@ -77,6 +85,23 @@ export class LoadtestCommand extends Command {
       this.context.stdout.write(`wrote ${file}\n`);
     }
     return result.failures.length > 0 ? 1 : 0;
+  }
+}
+
+/** Opens and closes one signaling WebSocket; undefined when that worked, else why not. */
+async function reachSignaling(url: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no WebSocket handshake within ${REACH_TIMEOUT_MS / 1000} s`)), REACH_TIMEOUT_MS);
+  });
+  try {
+    const client = await Promise.race([SignalingClient.connect(url), timeout]);
+    client.close();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

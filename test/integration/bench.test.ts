@@ -82,6 +82,14 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
     }
   });
 
+  test('shoal loadtest against an address where nothing listens fails at once with the reason', () => {
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [CLI, 'loadtest', '--url', 'ws://127.0.0.1:1/ws', '--duration', '30'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /cannot reach ws:\/\/127\.0\.0\.1:1\/ws: connect ECONNREFUSED/);
+    assert.ok(Date.now() - started < 10_000, 'without ramping up or measuring');
+  });
+
   test('shoal bench: raw floor and a two-worker sweep of a tiny livestream, with reports written', async () => {
     const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
     const args = ['bench', 'livestream', '--subscribers', '2', '--duration', '2', '--warmup', '1', '--workers', '1,2', '--raw-rates', '20000', '--client-processes', '1', '--out', out];
