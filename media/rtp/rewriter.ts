@@ -18,6 +18,9 @@ export interface SourceHeader {
   ts: number;
 }
 
+/** How long packets of a replaced source count as stragglers (dropped) rather than a new switch. */
+const STRAGGLER_WINDOW_MS = 2000;
+
 /**
  * Maps one source stream into one subscriber's RTP space: its own SSRC,
  * payload type, sequence numbers and timestamps. When the source changes
@@ -25,9 +28,6 @@ export interface SourceHeader {
  * subscriber's sequence numbers and timestamps carry on where they were, so
  * its decoder and SRTP context see one continuous stream.
  */
-/** How long packets of a replaced source count as stragglers (dropped) rather than a new switch. */
-const STRAGGLER_WINDOW_MS = 2000;
-
 export class RtpRewriter {
   private source: number | undefined;
   /** Replaced sources → when they were replaced. */

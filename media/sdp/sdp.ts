@@ -82,4 +82,3 @@ export function mediaDirection(media: SdpMedia): 'sendrecv' | 'sendonly' | 'recv
   }
   return 'sendrecv';
 }
-

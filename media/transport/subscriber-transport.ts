@@ -199,4 +199,3 @@ export class SubscriberTransport {
 function randomSsrc(): number {
   return randomInt(1, 0xffffffff);
 }
-

@@ -73,9 +73,7 @@ export class MediaWorker {
     createParticipant: ({ participantId, room, identity }) => {
       if (this.participants.has(participantId)) throw new WorkerRequestError('INVALID_STATE', 'participant exists');
       const log = this.log.child({ room, participant: participantId, identity });
-      const participant: ParticipantMedia = { room, log, subscriber: undefined!, subscriberRestarts: 0 };
-      participant.subscriber = this.newSubscriber(participantId, participant, [], false);
-      this.participants.set(participantId, participant);
+      this.participants.set(participantId, { room, log, subscriber: this.newSubscriber(participantId, log, [], false), subscriberRestarts: 0 });
       log.debug('participant media created');
     },
     publish: async ({ participantId, sdp }) => {
@@ -174,12 +172,13 @@ export class MediaWorker {
     return participant.publisher;
   }
 
-  private newSubscriber(participantId: string, participant: ParticipantMedia, producers: ProducerInfo[], restart: boolean): SubscriberTransport {
-    return new SubscriberTransport({ ...this.ctx, log: participant.log }, participantId, {
+  private newSubscriber(participantId: string, log: Logger, producers: ProducerInfo[], restart: boolean): SubscriberTransport {
+    const subscriber: SubscriberTransport = new SubscriberTransport({ ...this.ctx, log }, participantId, {
       producers,
       restart,
-      onFailed: () => this.subscriberFailed(participantId, participant),
+      onFailed: () => this.subscriberFailed(participantId, subscriber),
     });
+    return subscriber;
   }
 
   /**
@@ -198,8 +197,9 @@ export class MediaWorker {
   }
 
   /** A failed subscriber connection is replaced by a new one carrying the same tracks. */
-  private subscriberFailed(participantId: string, participant: ParticipantMedia): void {
-    if (this.participants.get(participantId) !== participant) return;
+  private subscriberFailed(participantId: string, failed: SubscriberTransport): void {
+    const participant = this.participants.get(participantId);
+    if (participant?.subscriber !== failed) return;
     if (participant.subscriberRestarts >= MAX_SUBSCRIBER_RESTARTS) {
       participant.log.warn('subscriber connection failed again; not restarting it');
       return;
@@ -208,7 +208,7 @@ export class MediaWorker {
     participant.log.warn({ restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
     const producers = participant.subscriber.consumedProducers();
     participant.subscriber.close();
-    participant.subscriber = this.newSubscriber(participantId, participant, producers, true);
+    participant.subscriber = this.newSubscriber(participantId, participant.log, producers, true);
   }
 
   private participant(participantId: string): ParticipantMedia {
