@@ -1,6 +1,6 @@
 import type { MediaProfile } from './media-profile.js';
 
-export type SendPacket = (kind: 'audio' | 'video', payloadBytes: number, opts: { marker: boolean; tsStep: number; keyframe: boolean }) => void;
+type SendPacket = (kind: 'audio' | 'video', payloadBytes: number, opts: { marker: boolean; tsStep: number; keyframe: boolean }) => void;
 
 const MIN_FORCED_KEYFRAME_GAP_MS = 300;
 

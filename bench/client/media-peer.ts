@@ -5,7 +5,7 @@ import { shoal } from '../../proto/generated/shoal.js';
 import { guarded, onCallbackError } from '../../media/binding/guard-callbacks.js';
 import { keepUntilClosed } from '../../media/binding/keep-until-closed.js';
 import { parseFeedback } from '../../media/rtp/rtcp.js';
-import { attribute, attributes, parseSdp } from '../../media/sdp/sdp.js';
+import { attributes, mediaMid, parseSdp } from '../../media/sdp/sdp.js';
 import { MediaGenerator } from './media-generator.js';
 import { TEST_PROFILE, type MediaProfile } from './media-profile.js';
 import { ReceivedTrack } from './received-track.js';
@@ -48,8 +48,6 @@ export interface MediaPeerOptions {
   transformOffer?: (sdp: string) => string;
   /** Behave like a video receiver: NACK gaps, PLI when there is no picture (benchmarks). */
   feedback?: boolean;
-  /** Where received packets' latency goes; default `processLatency`. */
-  latency?: LatencyHistogram;
 }
 
 export interface PublishOptions {
@@ -58,12 +56,9 @@ export interface PublishOptions {
 }
 
 interface PublishedTrack {
-  kind: 'audio' | 'video';
   track: Track;
   source: RtpSource;
   rtcp: Buffer[];
-  /** PLIs (and FIRs) the SFU sent for this track. */
-  keyframeRequests: number;
 }
 
 /**
@@ -289,15 +284,12 @@ export class MediaPeer {
   }
 
   private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
-    const published: PublishedTrack = { kind, track: keepUntilClosed(track), source, rtcp: [], keyframeRequests: 0 };
+    const published: PublishedTrack = { track: keepUntilClosed(track), source, rtcp: [] };
     track.onMessage(guarded((packet) => {
       published.rtcp.push(packet);
       if (published.rtcp.length > 10_000) published.rtcp.splice(0, 5_000);
       // Answer a keyframe request with a keyframe burst, as an encoder does.
-      if (parseFeedback(packet).keyframe.includes(published.source.ssrc)) {
-        published.keyframeRequests++;
-        if (kind === 'video') this.generator?.requestKeyframe();
-      }
+      if (kind === 'video' && parseFeedback(packet).keyframe.includes(published.source.ssrc)) this.generator?.requestKeyframe();
     }));
     this.published.set(kind, published);
   }
@@ -434,7 +426,7 @@ export class MediaPeer {
       trackId,
       mid,
       track,
-      this.options.latency ?? processLatency,
+      processLatency,
       line?.rtxSsrc,
       this.options.feedback ?? false,
       line?.kind === 'video',
@@ -448,7 +440,7 @@ export class MediaPeer {
 function describeMLines(text: string): Map<string, { kind: string; rtxSsrc?: number }> {
   const lines = new Map<string, { kind: string; rtxSsrc?: number }>();
   for (const media of parseSdp(text).media) {
-    const mid = attribute(media.lines, 'mid');
+    const mid = mediaMid(media);
     if (mid === undefined) continue;
     const fid = attributes(media.lines, 'ssrc-group').find((v) => v.startsWith('FID '));
     const rtx = fid ? Number(fid.split(' ')[2]) : undefined;

@@ -24,7 +24,3 @@ export const TEST_PROFILE: MediaProfile = {
   video: { bitrateBps: 880_000, fps: 30, packetBytes: 1100, keyframeIntervalMs: 4000, keyframeFactor: 2 },
   audio: { packetsPerSecond: 50, packetBytes: 100 },
 };
-
-export function withoutVideo(profile: MediaProfile): MediaProfile {
-  return profile.audio ? { audio: profile.audio } : {};
-}

@@ -1,6 +1,6 @@
 import type { Track } from 'node-datachannel';
 import { buildNack, buildPli } from '../../media/rtp/rtcp.js';
-import { isRtcp, seqDelta, sequenceNumber, ssrc as ssrcOf } from '../../media/rtp/rtp-packet.js';
+import { isRtcp, payloadType, seqDelta, sequenceNumber, ssrc as ssrcOf } from '../../media/rtp/rtp-packet.js';
 import { rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
 import { readProbe } from './rtp-source.js';
 import { type LatencyHistogram, StreamReceiver } from './stream-stats.js';
@@ -16,8 +16,10 @@ const MIN_PLI_GAP_MS = 1000;
 /**
  * One track arriving on a subscriber connection: counts what comes (tests
  * look at SSRCs, payload types and sequence numbers), measures it from the
- * packets' probes, and, with `feedback`, behaves like a video receiver: a NACK
- * for every sequence gap, a PLI when it has no keyframe to decode from.
+ * packets' probes, and, with `feedback` on a video track, behaves like a video
+ * receiver: a NACK for every sequence gap, a PLI when it has no keyframe to
+ * decode from. (Audio is not repaired: browsers do not NACK Opus, and the SFU
+ * keeps no audio history.)
  */
 export class ReceivedTrack {
   packets = 0;
@@ -41,8 +43,10 @@ export class ReceivedTrack {
   private firstPacketAt: number | undefined;
   private lastKeyframeAt: number | undefined;
   private lastPliAt = -Infinity;
-  /** Sequence numbers NACKed and not recovered yet → when. */
+  /** Sequence numbers NACKed and not recovered yet → when, oldest first. */
   private readonly missing = new Map<number, number>();
+  /** Sends NACKs and PLIs: `feedback` on a video track. */
+  private readonly repairs: boolean;
 
   constructor(
     readonly trackId: string,
@@ -51,11 +55,12 @@ export class ReceivedTrack {
     latency: LatencyHistogram,
     /** The RTX SSRC of this m-line, when the offer signalled one. */
     private readonly rtxSsrc: number | undefined,
-    private readonly feedback: boolean,
-    private readonly video: boolean,
+    feedback: boolean,
+    video: boolean,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.stream = new StreamReceiver(latency);
+    this.repairs = feedback && video;
   }
 
   /** Zero the measurement counters (start of a benchmark window). */
@@ -77,7 +82,7 @@ export class ReceivedTrack {
     this.firstPacketAt ??= now;
     this.packets++;
     this.bytes += packet.length;
-    this.payloadTypes.add(packet[1]! & 0x7f);
+    this.payloadTypes.add(payloadType(packet));
     const ssrc = ssrcOf(packet);
     this.ssrcs.add(ssrc);
     if (this.keepPackets) this.rtp.push(packet);
@@ -97,13 +102,13 @@ export class ReceivedTrack {
     if (this.lastSeq >= 0) {
       const delta = seqDelta(this.lastSeq, seq);
       if (delta !== 1) this.seqJumps++;
-      if (delta > 1 && delta < 64 && this.feedback) this.nack(seq, delta, now);
+      if (delta > 1 && delta < 64 && this.repairs) this.nack(seq, delta, now);
       if (delta > 0) this.lastSeq = seq;
       this.missing.delete(seq);
     } else {
       this.lastSeq = seq;
     }
-    if (this.feedback && this.video) this.checkPicture(now);
+    if (this.repairs) this.checkPicture(now);
   }
 
   private nack(seq: number, delta: number, now: number): void {
@@ -118,14 +123,18 @@ export class ReceivedTrack {
 
   /** A PLI when there is no keyframe yet, or a loss was not repaired in time (at most one a second). */
   private checkPicture(now: number): void {
-    const unrepaired = (at: number) => now - at >= RECOVERY_TIMEOUT_MS;
+    // Runs for every packet: only the oldest loss (the map's first entry) needs looking at.
+    const oldest: number | undefined = this.missing.values().next().value;
     const broken =
       (this.lastKeyframeAt === undefined && now - this.firstPacketAt! > FIRST_KEYFRAME_TIMEOUT_MS) ||
-      (this.missing.size > 0 && [...this.missing.values()].some(unrepaired));
+      (oldest !== undefined && now - oldest >= RECOVERY_TIMEOUT_MS);
     if (!broken || now - this.lastPliAt < MIN_PLI_GAP_MS || this.mediaSsrc === undefined) return;
     this.lastPliAt = now;
-    // The keyframe asked for replaces what those packets were needed for.
-    for (const [seq, at] of this.missing) if (unrepaired(at)) this.missing.delete(seq);
+    // The keyframe asked for replaces what the unrepaired packets were needed for.
+    for (const [seq, at] of this.missing) {
+      if (now - at < RECOVERY_TIMEOUT_MS) break;
+      this.missing.delete(seq);
+    }
     if (this.sendRtcp(buildPli(CLIENT_RTCP_SSRC, this.mediaSsrc))) this.plisSent++;
   }
 

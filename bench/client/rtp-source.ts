@@ -7,8 +7,8 @@ import { payloadOffset } from '../../media/rtp/rtp-packet.js';
  * keyframe when it sees one.
  */
 
-export const PROBE_MAGIC = 0x53484f4c; // "SHOL"
-export const PROBE_SIZE = 17;
+const PROBE_MAGIC = 0x53484f4c; // "SHOL"
+const PROBE_SIZE = 17;
 const FLAG_KEYFRAME = 1;
 
 export class RtpSource {

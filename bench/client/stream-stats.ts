@@ -49,13 +49,18 @@ export class LatencyHistogram {
   }
 }
 
+/** How many recent counters are remembered to recognise a second copy (a retransmission that raced the original). */
+const DUPLICATE_WINDOW = 4096;
+
 /**
  * What one received stream delivered, from the probes of its packets: which
  * per-stream counters arrived (loss), one-way latency, and interarrival jitter
  * (the RFC 3550 estimator applied to send and arrival times).
  */
 export class StreamReceiver {
-  private seen = new Set<number>();
+  /** Counter last seen in each slot (counter mod the window): a fixed size, however long the run. */
+  private readonly recent = new Float64Array(DUPLICATE_WINDOW).fill(-1);
+  private count = 0;
   private min = Infinity;
   private max = -Infinity;
   private lastTransitMs: number | undefined;
@@ -66,8 +71,10 @@ export class StreamReceiver {
   constructor(private readonly latency: LatencyHistogram) {}
 
   onProbe(probe: Probe, arrivalMs: number): void {
-    if (this.seen.has(probe.counter)) return;
-    this.seen.add(probe.counter);
+    const slot = probe.counter % DUPLICATE_WINDOW;
+    if (this.recent[slot] === probe.counter) return;
+    this.recent[slot] = probe.counter;
+    this.count++;
     if (probe.counter < this.min) this.min = probe.counter;
     if (probe.counter > this.max) this.max = probe.counter;
     const transit = arrivalMs - probe.sentAtMs;
@@ -86,11 +93,12 @@ export class StreamReceiver {
   }
 
   get received(): number {
-    return this.seen.size;
+    return this.count;
   }
 
   reset(): void {
-    this.seen.clear();
+    this.recent.fill(-1);
+    this.count = 0;
     this.min = Infinity;
     this.max = -Infinity;
     this.jitterSumMs = 0;

@@ -153,7 +153,7 @@ const median = (values: number[]): number => {
 };
 
 /** Repeated measurements of one raw floor point: the median send and the median receive cost. */
-export function medianRaw<T extends Omit<RawResult, 'bySize'>>(repeats: T[]): T {
+export function medianRaw(repeats: Array<Omit<RawResult, 'bySize'>>): Omit<RawResult, 'bySize'> {
   return {
     ...repeats[0]!,
     sendMicrosPerPacket: median(repeats.map((r) => r.sendMicrosPerPacket)),
@@ -220,13 +220,14 @@ export function sweep(scenario: string, runs: RunResult[]): SweepResult {
  * good and the first bad count, to within 10 %.
  */
 async function searchCapacity(scenario: ScenarioName, params: ScenarioParams, workers: number, bounds: CapacityOptions, options: BenchOptions): Promise<CapacityResult> {
-  const knob: keyof ScenarioParams = scenario === 'video-meeting' ? 'publishers' : 'subscribers';
+  const knob = scenario === 'video-meeting' ? 'publishers' : 'subscribers';
   const result: CapacityResult = {
     scenario,
     workers,
     maxLossPercent: bounds.maxLossPercent,
     maxLatencyP99Ms: bounds.maxLatencyP99Ms,
-    sustainedSubscribers: 0,
+    varied: knob,
+    sustained: 0,
     probes: [],
   };
   let good = 0;
@@ -240,7 +241,7 @@ async function searchCapacity(scenario: ScenarioName, params: ScenarioParams, wo
       run = undefined; // could not even connect everyone: over capacity
     }
     const ok = run !== undefined && run.clients.lossPercent <= bounds.maxLossPercent && run.clients.latencyMs.p99 <= bounds.maxLatencyP99Ms;
-    result.probes.push({ subscribers: count, lossPercent: run?.clients.lossPercent ?? 100, latencyP99Ms: run?.clients.latencyMs.p99 ?? Infinity, ok });
+    result.probes.push({ count, lossPercent: run?.clients.lossPercent ?? 100, latencyP99Ms: run?.clients.latencyMs.p99 ?? Infinity, ok });
     if (ok) good = count;
     else bad = count;
     if (bad === undefined) {
@@ -251,6 +252,6 @@ async function searchCapacity(scenario: ScenarioName, params: ScenarioParams, wo
       count = Math.floor((good + bad) / 2);
     }
   }
-  result.sustainedSubscribers = good;
+  result.sustained = good;
   return result;
 }

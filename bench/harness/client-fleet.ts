@@ -21,12 +21,12 @@ export class ClientFleet {
    * Starts the participants, spread over the processes round robin, each
    * process joining one every `rampMs`. Resolves when all are in (or failed).
    */
-  async join(url: string, peers: PeerPlan[], options: { profile: MediaProfile; rampMs: number; feedback: boolean; timeoutMs: number }): Promise<{ joined: number; failures: string[] }> {
+  async join(url: string, peers: PeerPlan[], options: { profile: MediaProfile; rampMs: number; timeoutMs: number }): Promise<{ joined: number; failures: string[] }> {
     const shares = this.children.map((): PeerPlan[] => []);
     peers.forEach((peer, i) => shares[i % shares.length]!.push(peer));
     const replies = await Promise.all(
       this.children.map((child, i) =>
-        this.request(child, { type: 'join', url, peers: shares[i]!, profile: options.profile, rampMs: options.rampMs, feedback: options.feedback }, 'joined', options.timeoutMs),
+        this.request(child, { type: 'join', url, peers: shares[i]!, profile: options.profile, rampMs: options.rampMs }, 'joined', options.timeoutMs),
       ),
     );
     return {
@@ -101,7 +101,7 @@ export class ClientFleet {
   }
 }
 
-export function mergeSnapshots(snapshots: ClientSnapshot[], wallS: number): ClientMeasurement {
+function mergeSnapshots(snapshots: ClientSnapshot[], wallS: number): ClientMeasurement {
   const latency = new LatencyHistogram();
   let expected = 0;
   let received = 0;

@@ -10,7 +10,7 @@ export interface PeerPlan {
 
 /** Orchestrator → client process. */
 export type FleetCommand =
-  | { type: 'join'; url: string; peers: PeerPlan[]; profile: MediaProfile; rampMs: number; feedback: boolean }
+  | { type: 'join'; url: string; peers: PeerPlan[]; profile: MediaProfile; rampMs: number }
   /** Start of the measurement window: counters to zero. */
   | { type: 'reset' }
   | { type: 'snapshot' }
@@ -37,5 +37,4 @@ export interface ClientSnapshot {
 /** Client process → orchestrator. */
 export type FleetReply =
   | { type: 'joined'; joined: number; failures: string[] }
-  | { type: 'snapshot'; snapshot: ClientSnapshot }
-  | { type: 'stopped' };
+  | { type: 'snapshot'; snapshot: ClientSnapshot };

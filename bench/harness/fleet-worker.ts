@@ -20,7 +20,7 @@ async function join(command: Extract<FleetCommand, { type: 'join' }>): Promise<v
     command.peers.map(async (plan: PeerPlan, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * command.rampMs));
       try {
-        const peer = await MediaPeer.join({ url: command.url, room: plan.room, identity: plan.identity, feedback: command.feedback });
+        const peer = await MediaPeer.join({ url: command.url, room: plan.room, identity: plan.identity, feedback: true });
         peers.push(peer);
         if (plan.publish) {
           await peer.publish({ audio: plan.publish.audio, video: plan.publish.video ? 'VP8' : false });
@@ -85,7 +85,6 @@ function stop(): void {
   // Closing is asynchronous in libdatachannel; give it a moment before releasing the binding.
   setTimeout(() => {
     nodeDataChannel.cleanup();
-    reply({ type: 'stopped' });
     process.exit(0);
   }, 200);
 }

@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REALISTIC_PROFILE, withoutVideo } from '../client/media-profile.js';
+import { REALISTIC_PROFILE } from '../client/media-profile.js';
 import type { ClientMeasurement } from '../report/types.js';
 import { ClientFleet } from './client-fleet.js';
-import type { PeerPlan } from './fleet-protocol.js';
+import { planRooms } from './scenarios.js';
+
+/** How long the streams may take to arrive after the last join. */
+const STREAMS_TIMEOUT_MS = 15_000;
 
 export interface LoadtestOptions {
   url: string;
@@ -24,6 +27,9 @@ export interface LoadtestResult {
   subscribersPerRoom: number;
   joined: number;
   failures: string[];
+  /** Streams the receivers should get, and how many arrived before measuring. */
+  streamsExpected: number;
+  streamsReceiving: number;
   durationS: number;
   clients: ClientMeasurement;
 }
@@ -35,24 +41,18 @@ export interface LoadtestResult {
  * measures what the clients receive for `durationS` and leaves.
  */
 export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestResult> {
-  const peers: PeerPlan[] = [];
-  for (let r = 1; r <= options.rooms; r++) {
-    const room = `${options.roomPrefix}-${r}`;
-    for (let p = 1; p <= options.publishers; p++) peers.push({ room, identity: `pub-${p}`, publish: { audio: true, video: options.video } });
-    for (let s = 1; s <= options.subscribers; s++) peers.push({ room, identity: `sub-${s}` });
-  }
+  const { peers, expectedStreams } = planRooms(options.roomPrefix, options, options.video);
   const fleet = ClientFleet.start(Math.max(1, Math.min(options.clientProcesses, peers.length)));
   try {
     const perProcess = Math.ceil(peers.length / Math.max(1, options.clientProcesses));
     const rampMs = perProcess > 1 ? (options.rampUpS * 1000) / perProcess : 0;
     const joined = await fleet.join(options.url, peers, {
-      profile: options.video ? REALISTIC_PROFILE : withoutVideo(REALISTIC_PROFILE),
+      profile: REALISTIC_PROFILE,
       rampMs,
-      feedback: true,
       timeoutMs: options.rampUpS * 1000 + 60_000,
     });
-    // Let the last subscribers' renegotiations settle before counting.
-    await sleep(2000);
+    // Let the last subscribers' renegotiations settle before counting: until every stream arrives.
+    const receiving = await fleet.waitForStreams(expectedStreams, STREAMS_TIMEOUT_MS);
     fleet.reset();
     const started = performance.now();
     options.onProgress?.(0, options.durationS, `${joined.joined}/${peers.length} joined`);
@@ -68,6 +68,8 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestRes
       subscribersPerRoom: options.subscribers,
       joined: joined.joined,
       failures: joined.failures,
+      streamsExpected: expectedStreams,
+      streamsReceiving: receiving,
       durationS,
       clients: await fleet.measure(durationS),
     };

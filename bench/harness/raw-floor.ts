@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { RawResult } from '../report/types.js';
 import type { RawCommand, RawReply } from './raw-peer.js';
+import { withTimeout } from './with-timeout.js';
 
 const PEER = fileURLToPath(new URL('./raw-peer.js', import.meta.url));
 
@@ -73,14 +74,4 @@ function nextReply(child: ChildProcess, type: RawReply['type']): Promise<RawRepl
     };
     child.on('message', onMessage);
   });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

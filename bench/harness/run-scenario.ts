@@ -25,11 +25,13 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   try {
     await sleep(500);
     const idle = sfu.usage();
-    const joined = await fleet.join(sfu.url, scenario.peers, { profile: scenario.profile, rampMs: 20, feedback: true, timeoutMs: 120_000 });
+    const joined = await fleet.join(sfu.url, scenario.peers, { profile: scenario.profile, rampMs: 20, timeoutMs: 120_000 });
     if (joined.failures.length > 0) throw new Error(`${joined.failures.length} participants failed to join: ${joined.failures.slice(0, 3).join('; ')}`);
     // Connection set-up (certificates, DTLS, SCTP, renegotiations) is not what is measured: wait
     // until every receiver gets every stream, then the warm-up.
-    await fleet.waitForStreams(scenario.expectedStreams, 60_000);
+    // A stream that never arrives would count as neither received nor lost: fail the run instead.
+    const receiving = await fleet.waitForStreams(scenario.expectedStreams, 60_000);
+    if (receiving < scenario.expectedStreams) throw new Error(`only ${receiving} of ${scenario.expectedStreams} streams arrived within 60 s`);
     await sleep(options.warmupS * 1000);
 
     fleet.reset();

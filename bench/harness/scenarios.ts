@@ -1,4 +1,4 @@
-import { REALISTIC_PROFILE, withoutVideo, type MediaProfile } from '../client/media-profile.js';
+import { REALISTIC_PROFILE, type MediaProfile } from '../client/media-profile.js';
 import type { PeerPlan } from './fleet-protocol.js';
 
 export type ScenarioName = 'audio-room' | 'video-meeting' | 'livestream';
@@ -27,26 +27,28 @@ export interface ScenarioPlan {
   profile: MediaProfile;
   /** Participants that receive (every participant has a subscriber connection). */
   subscriberConnections: number;
-  /** Streams each room's receivers should get: sum over receivers of tracks received. */
+  /** Streams the receivers of all rooms should get: sum over receivers of tracks received. */
   expectedStreams: number;
 }
 
 export function plan(name: ScenarioName, params: ScenarioParams): ScenarioPlan {
+  const { peers, expectedStreams } = planRooms(name, params, name !== 'audio-room');
+  // Publishers send only the kinds they publish: audio-room publishers take the profile's audio alone.
+  return { peers, profile: REALISTIC_PROFILE, subscriberConnections: peers.length, expectedStreams };
+}
+
+/**
+ * The participants of `params.rooms` rooms named PREFIX-1, PREFIX-2, …: in each, `publishers`
+ * publishing audio (and video with `video`) and `subscribers` that only receive; and the streams
+ * their receivers should get (publishers receive each other, subscribers receive every publisher).
+ */
+export function planRooms(prefix: string, params: ScenarioParams, video: boolean): { peers: PeerPlan[]; expectedStreams: number } {
   const peers: PeerPlan[] = [];
-  const video = name !== 'audio-room';
-  const tracksPerPublisher = video ? 2 : 1;
-  let expectedStreams = 0;
   for (let r = 1; r <= params.rooms; r++) {
-    const room = `${name}-${r}`;
-    for (let p = 1; p <= params.publishers; p++) peers.push({ room, identity: `pub-${r}-${p}`, publish: { audio: true, video } });
-    for (let s = 1; s <= params.subscribers; s++) peers.push({ room, identity: `sub-${r}-${s}` });
-    // Publishers receive each other; subscribers receive all publishers.
-    expectedStreams += tracksPerPublisher * (params.publishers * (params.publishers - 1) + params.subscribers * params.publishers);
+    const room = `${prefix}-${r}`;
+    for (let p = 1; p <= params.publishers; p++) peers.push({ room, identity: `pub-${p}`, publish: { audio: true, video } });
+    for (let s = 1; s <= params.subscribers; s++) peers.push({ room, identity: `sub-${s}` });
   }
-  return {
-    peers,
-    profile: video ? REALISTIC_PROFILE : withoutVideo(REALISTIC_PROFILE),
-    subscriberConnections: peers.length,
-    expectedStreams,
-  };
+  const receivers = params.publishers * (params.publishers - 1) + params.subscribers * params.publishers;
+  return { peers, expectedStreams: params.rooms * (video ? 2 : 1) * receivers };
 }

@@ -36,7 +36,7 @@ export function percent(fraction: number): string {
 }
 
 /** "1.18x", or "-" when the floor is unknown. */
-export function ratio(n: number | undefined): string {
+function ratio(n: number | undefined): string {
   return n === undefined || !Number.isFinite(n) ? '-' : `${n.toFixed(2)}x`;
 }
 
@@ -110,10 +110,15 @@ export function capacityBounds(cap: CapacityResult): string {
   return `loss <= ${cap.maxLossPercent} %, latency p99 <= ${cap.maxLatencyP99Ms} ms`;
 }
 
+/** "300 subscribers", "1 publisher": a capacity count in the unit of what the search varied. */
+export function capacityCount(cap: CapacityResult, count: number): string {
+  return `${count} ${count === 1 ? cap.varied.slice(0, -1) : cap.varied}`;
+}
+
 export function capacityGrid(cap: CapacityResult): Grid {
   return grid(
-    [['probe', 'right'], ['subs', 'right'], ['loss %', 'right'], ['p99 ms', 'right'], ['within bounds', 'left']],
-    cap.probes.map((p, i) => [String(i + 1), String(p.subscribers), fixed(p.lossPercent, 2), adaptive(p.latencyP99Ms), p.ok ? 'yes' : 'no']),
+    [['probe', 'right'], [cap.varied === 'publishers' ? 'pubs' : 'subs', 'right'], ['loss %', 'right'], ['p99 ms', 'right'], ['within bounds', 'left']],
+    cap.probes.map((p, i) => [String(i + 1), String(p.count), fixed(p.lossPercent, 2), adaptive(p.latencyP99Ms), p.ok ? 'yes' : 'no']),
   );
 }
 

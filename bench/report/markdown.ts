@@ -1,6 +1,6 @@
 /** The benchmark report as Markdown, with its charts as SVG strings (the caller decides where the files go). */
 import {
-  capacityBounds, capacityGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid, type Grid,
+  capacityBounds, capacityCount, capacityGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid, type Grid,
 } from './grids.js';
 import { lineChart, type ChartSeries } from './svg.js';
 import type { BenchReport, RunResult, SweepResult } from './types.js';
@@ -12,7 +12,7 @@ export interface RenderedChart {
 }
 
 /** Backslash-escapes the characters that would start Markdown syntax inside a line of text. */
-export function mdText(text: string): string {
+function mdText(text: string): string {
   return text.replace(/[\\`*_[\]<>|#]/g, '\\$&').replace(/\s*\n\s*/g, ' ');
 }
 
@@ -23,7 +23,7 @@ function inlineCode(text: string): string {
   return `${fence}${pad}${text.replace(/\n/g, ' ')}${pad}${fence}`;
 }
 
-export function mdTable(g: Grid): string {
+function mdTable(g: Grid): string {
   const row = (cells: string[]): string => `| ${cells.map((c) => mdText(c)).join(' | ')} |`;
   const rule = `|${g.align.map((a) => (a === 'right' ? ' ---: ' : ' --- ')).join('|')}|`;
   return [row(g.headers), rule, ...g.rows.map(row)].join('\n');
@@ -162,8 +162,8 @@ export function renderMarkdown(
     out.push('## Capacity');
     for (const cap of report.capacity) {
       out.push(`### ${mdText(cap.scenario)}, ${plural(cap.workers, 'worker')}`);
-      const none = cap.sustainedSubscribers === 0 ? ' (no probe met the bounds)' : '';
-      out.push(`Bounds: ${capacityBounds(cap)}. **Sustained: ${plural(cap.sustainedSubscribers, 'subscriber')}**${none}.`);
+      const none = cap.sustained === 0 ? ' (no probe met the bounds)' : '';
+      out.push(`Bounds: ${capacityBounds(cap)}. **Sustained: ${capacityCount(cap, cap.sustained)}**${none}.`);
       if (cap.probes.length > 0) out.push(mdTable(capacityGrid(cap)));
     }
   }

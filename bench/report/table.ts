@@ -1,6 +1,6 @@
 /** The benchmark report as fixed-width text for a terminal (no colours), and the one-line progress display. */
 import {
-  capacityBounds, capacityGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid, type Grid,
+  capacityBounds, capacityCount, capacityGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid, type Grid,
 } from './grids.js';
 import type { BenchReport } from './types.js';
 
@@ -29,7 +29,7 @@ export function renderTable(report: BenchReport): string {
   }
   for (const cap of report.capacity) {
     const title = `Capacity: ${cap.scenario}, ${cap.workers} worker${cap.workers === 1 ? '' : 's'} (${capacityBounds(cap)})`;
-    const result = `  sustained: ${cap.sustainedSubscribers} subscribers${cap.sustainedSubscribers === 0 ? ' (no probe met the bounds)' : ''}`;
+    const result = `  sustained: ${capacityCount(cap, cap.sustained)}${cap.sustained === 0 ? ' (no probe met the bounds)' : ''}`;
     out.push(section(title, `${layoutGrid(capacityGrid(cap), '  ')}\n${result}`));
   }
   for (const run of report.runs) {
@@ -42,6 +42,23 @@ const BAR_WIDTH = 12;
 
 function seconds(s: number): string {
   return String(Math.round(s * 10) / 10);
+}
+
+/**
+ * Shows progress on `stream`: one line rewritten in place on a terminal; otherwise (a log file) a line
+ * at the start and at the end of each step. `end()` finishes the terminal line.
+ */
+export function progressDisplay(stream: NodeJS.WriteStream): { show: (label: string, doneS: number, totalS: number, extra?: string) => void; end: () => void } {
+  return {
+    show: (label, doneS, totalS, extra) => {
+      const line = renderProgress(label, doneS, totalS, extra);
+      if (stream.isTTY) stream.write(`\r${line}\x1b[K`);
+      else if (doneS === totalS || doneS === 0) stream.write(`${line}\n`);
+    },
+    end: () => {
+      if (stream.isTTY) stream.write('\n');
+    },
+  };
 }
 
 /**

@@ -111,15 +111,18 @@ export interface SweepResult {
   efficiency: Array<{ workers: number; efficiency: number }>;
 }
 
-/** The largest subscriber count a scenario sustained within the bounds. */
+/** The largest load a scenario sustained within the bounds. */
 export interface CapacityResult {
   scenario: string;
   workers: number;
   maxLossPercent: number;
   maxLatencyP99Ms: number;
-  sustainedSubscribers: number;
+  /** What the search varied: subscribers per room, or publishers (every participant) in a video meeting. */
+  varied: 'subscribers' | 'publishers';
+  /** The largest count of `varied` within the bounds (0: none). */
+  sustained: number;
   /** Every probe, in order. */
-  probes: Array<{ subscribers: number; lossPercent: number; latencyP99Ms: number; ok: boolean }>;
+  probes: Array<{ count: number; lossPercent: number; latencyP99Ms: number; ok: boolean }>;
 }
 
 export interface BenchReport {

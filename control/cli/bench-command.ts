@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import * as t from 'typanion';
 import { runBench } from '../../bench/harness/bench.js';
 import { SCENARIOS, type ScenarioName } from '../../bench/harness/scenarios.js';
-import { renderProgress, renderTable } from '../../bench/report/table.js';
+import { progressDisplay, renderTable } from '../../bench/report/table.js';
 import { writeReport } from '../../bench/report/write-report.js';
 import { booleanOption } from './env-flag.js';
 import { countingNumber, wholeNumber } from './validators.js';
@@ -69,24 +69,19 @@ export class BenchCommand extends Command {
       this.context.stderr.write(`unknown scenario "${selected}"; one of ${names.join(', ')}\n`);
       return 2;
     }
-    const workers = this.workers.split(',').map((w) => Number(w.trim()));
-    const rawRates = this.rawRates.split(',').map((r) => Number(r.trim()));
-    if (rawRates.some((r) => !Number.isInteger(r) || r < 1)) {
-      this.context.stderr.write(`--raw-rates must be positive integers separated by commas, not "${this.rawRates}"\n`);
-      return 2;
-    }
-    const subscriberCounts = this.subscribers?.split(',').map((s) => Number(s.trim()));
-    if (subscriberCounts?.some((s) => !Number.isInteger(s) || s < 0)) {
-      this.context.stderr.write(`--subscribers must be whole numbers separated by commas, not "${this.subscribers}"\n`);
-      return 2;
-    }
-    if (workers.some((w) => !Number.isInteger(w) || w < 1)) {
-      this.context.stderr.write(`--workers must be positive integers separated by commas, not "${this.workers}"\n`);
-      return 2;
-    }
+    const list = (option: string, value: string, min: number): number[] | undefined => {
+      const numbers = value.split(',').map((n) => Number(n.trim()));
+      if (numbers.every((n) => Number.isInteger(n) && n >= min)) return numbers;
+      this.context.stderr.write(`${option} must be ${min > 0 ? 'positive integers' : 'whole numbers'} separated by commas, not "${value}"\n`);
+      return undefined;
+    };
+    const rawRates = list('--raw-rates', this.rawRates, 1);
+    const subscriberCounts = this.subscribers === undefined ? undefined : list('--subscribers', this.subscribers, 0);
+    const workers = list('--workers', this.workers, 1);
+    if (!rawRates || (this.subscribers !== undefined && !subscriberCounts) || !workers) return 2;
     const scenarios: ScenarioName[] = selected === 'all' ? [...SCENARIOS] : selected === 'raw' ? [] : [selected as ScenarioName];
     const capacity = booleanOption(this.capacity, 'SHOAL_BENCH_CAPACITY', false);
-    const progress = this.context.stderr as NodeJS.WriteStream;
+    const progress = progressDisplay(this.context.stderr as NodeJS.WriteStream);
     const report = await runBench({
       scenarios,
       params: {
@@ -114,13 +109,9 @@ export class BenchCommand extends Command {
         : {}),
       ...(this.profile ? { profileDir: resolve(this.profile) } : {}),
       command: ['shoal', 'bench', ...process.argv.slice(3)].join(' '),
-      onProgress: (label, done, total, extra) => {
-        const line = renderProgress(label, done, total, extra);
-        if (progress.isTTY) progress.write(`\r${line}\x1b[K`);
-        else if (done === total || done === 0) progress.write(`${line}\n`);
-      },
+      onProgress: progress.show,
     });
-    if (progress.isTTY) progress.write('\n');
+    progress.end();
     this.context.stdout.write(renderTable(report) + '\n');
     const stem = `bench-${report.startedAt.replace(/[:.]/g, '-')}`;
     const written = writeReport(report, this.out, stem);

@@ -4,8 +4,9 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SignalingClient } from '../../bench/client/signaling-client.js';
 import { runLoadtest, type LoadtestResult } from '../../bench/harness/loadtest.js';
+import { withTimeout } from '../../bench/harness/with-timeout.js';
 import { adaptive, fixed, integer as formatInteger, type Grid } from '../../bench/report/grids.js';
-import { layoutGrid, renderProgress } from '../../bench/report/table.js';
+import { layoutGrid, progressDisplay } from '../../bench/report/table.js';
 import { booleanOption } from './env-flag.js';
 import { countingNumber, wholeNumber } from './validators.js';
 
@@ -58,7 +59,7 @@ export class LoadtestCommand extends Command {
       process.exit(1);
     }, limitS * 1000);
     watchdog.unref();
-    const progress = this.context.stderr as NodeJS.WriteStream;
+    const progress = progressDisplay(this.context.stderr as NodeJS.WriteStream);
     const result = await runLoadtest({
       url: this.url,
       rooms: Number(this.rooms),
@@ -69,14 +70,10 @@ export class LoadtestCommand extends Command {
       durationS: Number(this.duration),
       rampUpS: Number(this.rampUp),
       clientProcesses: Number(this.clientProcesses),
-      onProgress: (done, total, extra) => {
-        const line = renderProgress('loadtest', done, total, extra);
-        if (progress.isTTY) progress.write(`\r${line}\x1b[K`);
-        else if (done === total) progress.write(`${line}\n`);
-      },
+      onProgress: (done, total, extra) => progress.show('loadtest', done, total, extra),
     });
     clearTimeout(watchdog);
-    if (progress.isTTY) progress.write('\n');
+    progress.end();
     this.context.stdout.write(renderLoadtest(result));
     if (this.out) {
       mkdirSync(this.out, { recursive: true });
@@ -84,35 +81,37 @@ export class LoadtestCommand extends Command {
       writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
       this.context.stdout.write(`wrote ${file}\n`);
     }
-    return result.failures.length > 0 ? 1 : 0;
+    return result.failures.length > 0 || incomplete(result) ? 1 : 0;
   }
+}
+
+/** Streams that never arrived count as neither received nor lost packets: the run is not a pass. */
+function incomplete(result: LoadtestResult): boolean {
+  return result.streamsReceiving < result.streamsExpected;
 }
 
 /** Opens and closes one signaling WebSocket; undefined when that worked, else why not. */
 async function reachSignaling(url: string): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no WebSocket handshake within ${REACH_TIMEOUT_MS / 1000} s`)), REACH_TIMEOUT_MS);
-  });
+  const connecting = SignalingClient.connect(url);
   try {
-    const client = await Promise.race([SignalingClient.connect(url), timeout]);
-    client.close();
+    (await withTimeout(connecting, REACH_TIMEOUT_MS, 'a WebSocket handshake')).close();
     return undefined;
   } catch (err) {
+    // A handshake that completes after the timeout is closed too.
+    connecting.then((client) => client.close(), () => undefined);
     return (err as Error).message;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 function renderLoadtest(result: LoadtestResult): string {
   const c = result.clients;
   const grid: Grid = {
-    headers: ['joined', 'expected', 'received', 'loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'jitter ms', 'NACKs', 'PLIs', 'RTX', 'client cores'],
-    align: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    headers: ['joined', 'streams', 'expected', 'received', 'loss %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'jitter ms', 'NACKs', 'PLIs', 'RTX', 'client cores'],
+    align: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows: [
       [
         `${result.joined}`,
+        `${result.streamsReceiving}/${result.streamsExpected}`,
         formatInteger(c.packetsExpected),
         formatInteger(c.packetsReceived),
         fixed(c.lossPercent, 2),
@@ -132,6 +131,7 @@ function renderLoadtest(result: LoadtestResult): string {
     `Load test of ${result.url}: ${result.rooms} room(s) × (${result.publishersPerRoom} publishers + ${result.subscribersPerRoom} subscribers), ${result.durationS.toFixed(1)} s measured`,
     layoutGrid(grid),
     ...result.failures.map((f) => `failed: ${f}`),
+    ...(incomplete(result) ? [`missing: ${result.streamsExpected - result.streamsReceiving} of ${result.streamsExpected} streams never arrived`] : []),
   ];
   return lines.join('\n') + '\n';
 }

@@ -3,8 +3,7 @@ import * as t from 'typanion';
 import { DEFAULT_CONFIG, type NodeConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { ShoalNode } from '../node.js';
-
-const integer = t.cascade(t.isNumber(), [t.isInteger()]);
+import { integer } from './validators.js';
 
 /** `shoal serve`: runs a node until SIGTERM/SIGINT, then drains and exits 0. */
 export class ServeCommand extends Command {

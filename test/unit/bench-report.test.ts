@@ -119,13 +119,13 @@ function fullReport(): BenchReport {
       efficiency: [{ workers: 1, efficiency: 1 }, { workers: 2, efficiency: 0.934 }, { workers: 4, efficiency: 0.812 }],
     }],
     capacity: [{
-      scenario: 'broadcast', workers: 2, maxLossPercent: 1, maxLatencyP99Ms: 200, sustainedSubscribers: 300,
+      scenario: 'broadcast', workers: 2, maxLossPercent: 1, maxLatencyP99Ms: 200, varied: 'subscribers', sustained: 300,
       probes: [
-        { subscribers: 100, lossPercent: 0, latencyP99Ms: 3.3, ok: true },
-        { subscribers: 200, lossPercent: 0.12, latencyP99Ms: 18.4, ok: true },
-        { subscribers: 400, lossPercent: 4.7, latencyP99Ms: 412, ok: false },
-        { subscribers: 300, lossPercent: 0.61, latencyP99Ms: 96.5, ok: true },
-        { subscribers: 350, lossPercent: 1.9, latencyP99Ms: 233, ok: false },
+        { count: 100, lossPercent: 0, latencyP99Ms: 3.3, ok: true },
+        { count: 200, lossPercent: 0.12, latencyP99Ms: 18.4, ok: true },
+        { count: 400, lossPercent: 4.7, latencyP99Ms: 412, ok: false },
+        { count: 300, lossPercent: 0.61, latencyP99Ms: 96.5, ok: true },
+        { count: 350, lossPercent: 1.9, latencyP99Ms: 233, ok: false },
       ],
     }],
   };
