@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import type { MediaPeer } from '../../bench/client/media-peer.js';
+import { callbackErrors, type MediaPeer } from '../../bench/client/media-peer.js';
 import { SignalingClient, type ServerEvent } from '../../bench/client/signaling-client.js';
 import type { MediaWorkerHandle } from '../../control/workers/media-worker-handle.js';
 import { errorCode, packetsDuring, Peers } from '../support/peers.js';
@@ -37,6 +37,7 @@ after(async () => {
   peers.closeAll();
   await sfu.stop();
   nodeDataChannel.cleanup();
+  assert.deepEqual(callbackErrors, [], 'no test client callback threw');
 });
 
 async function client(encoding: 'json' | 'binary' = 'json'): Promise<SignalingClient> {

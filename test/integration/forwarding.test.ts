@@ -2,19 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CLIENT_CODECS } from '../../bench/client/media-peer.js';
 import { readProbe, RtpSource } from '../../bench/client/rtp-source.js';
-import { buildFir, buildNack, buildPli, buildReceiverReport, parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
+import { buildFir, buildNack, buildPli, buildReceiverReport, parseRembBitrate } from '../../media/rtp/rtcp.js';
 import { rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
-import { sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
+import { mediaSection, plisFor, sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
 
 const env = sfuForThisFile({ media: { keyframeRequestIntervalMs: 500 } });
 
-/** The section of an SDP for one mid. */
+/** The attribute lines of one mid's media section, one per line. */
 function section(sdp: string, mid: string): string {
-  return sdp.split(/\r?\n(?=m=)/).find((s) => new RegExp(`\\na=mid:${mid}\\r?\\n`).test(s)) ?? '';
-}
-
-function plisFor(rtcp: Buffer[], ssrc: number): number {
-  return rtcp.reduce((n, packet) => n + parseFeedback(packet).keyframe.filter((s) => s === ssrc).length, 0);
+  return mediaSection(sdp, mid)?.lines.join('\n') ?? '';
 }
 
 describe('forwarding', { timeout: 60_000 }, () => {

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { packetsDuring, waitUntil, sfuForThisFile } from '../support/peers.js';
+import { mediaSection, packetsDuring, sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
 
 const env = sfuForThisFile();
-
-/** The m-line of a mid in an SDP, as its `m=` line. */
-function mLineOf(sdp: string, mid: string): string | undefined {
-  const sections = sdp.split(/\r?\n(?=m=)/);
-  return sections.find((s) => s.includes(`\na=mid:${mid}\r`) || s.includes(`\na=mid:${mid}\n`))?.split(/\r?\n/)[0];
-}
 
 describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
   test('a new publisher reaches every subscriber already in the room through renegotiation', async () => {
@@ -41,8 +35,8 @@ describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
     const lastOffer = () => bob.subscriberOffers.at(-1)!.subscriberOffer as { sdp: string; tracks: unknown[] };
     await waitUntil(() => bob.subscriberOffers.length > offersBefore && lastOffer().tracks.length === 0, 5000, 'an offer without the tracks');
     const offer = lastOffer();
-    for (const mid of mids) assert.match(mLineOf(offer.sdp, mid) ?? '', /^m=\w+ 0 /, `m-line ${mid} is rejected`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const mid of mids) assert.equal(mediaSection(offer.sdp, mid)?.port, 0, `m-line ${mid} is rejected`);
+    await sleep(300);
     assert.equal(await packetsDuring(bob, trackIds, 1000), 0);
   });
 
@@ -86,7 +80,7 @@ describe('publish and subscribe life cycle', { timeout: 60_000 }, () => {
     const erin = await env.peers.publisher('life-6b', 'erin');
     for (const id of alice.trackIds) await bob.waitForPackets(id, 20);
     for (const id of erin.trackIds) await frank.waitForPackets(id, 20);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     assert.deepEqual([...bob.received.keys()].sort(), [...alice.trackIds].sort());
     assert.deepEqual([...frank.received.keys()].sort(), [...erin.trackIds].sort());
     const identities = (peer: typeof bob) =>

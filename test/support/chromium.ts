@@ -88,9 +88,7 @@ export function connectionStats(page: Page, which: 'publisherPc' | 'subscriberPc
   );
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** The hooks of a browser test file: an SFU and a Chromium, started before the tests and stopped after. */
 export function chromiumForThisFile(): { sfu: TestSfu; browser: Browser } {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import nodeDataChannel from 'node-datachannel';
 import { callbackErrors, MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
+import { parseFeedback } from '../../media/rtp/rtcp.js';
+import { mediaMid, parseSdp, type SdpMedia } from '../../media/sdp/sdp.js';
 import { startSfu, type SfuOverrides, type TestSfu } from './sfu.js';
 
 // The test clients' libdatachannel logs: SHOAL_TEST_CLIENT_LOG=Info|Debug|..., warnings with SHOAL_TEST_LOG.
@@ -44,7 +47,7 @@ export class Peers {
 export async function packetsDuring(peer: MediaPeer, trackIds: string[], ms: number): Promise<number> {
   const count = () => trackIds.reduce((sum, id) => sum + (peer.received.get(id)?.packets ?? 0), 0);
   const before = count();
-  await new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(ms);
   return count() - before;
 }
 
@@ -52,8 +55,16 @@ export function errorCode(event: ServerEvent): string | undefined {
   return event.message === 'error' ? (event.error as { code: string }).code : undefined;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export { setTimeout as sleep } from 'node:timers/promises';
+
+/** The media section of `mid` in an SDP, read with the SFU's own SDP model. */
+export function mediaSection(sdp: string, mid: string): SdpMedia | undefined {
+  return parseSdp(sdp).media.find((m) => mediaMid(m) === mid);
+}
+
+/** Keyframe requests (PLI/FIR) for `ssrc` in RTCP packets a publisher got. */
+export function plisFor(rtcp: Buffer[], ssrc: number): number {
+  return rtcp.reduce((n, packet) => n + parseFeedback(packet).keyframe.filter((s) => s === ssrc).length, 0);
 }
 
 export { waitUntil };

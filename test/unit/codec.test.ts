@@ -241,19 +241,22 @@ describe('encodeServerMessage', () => {
     },
   };
 
+  /** `joined` as a plain object with enums by name: the JSON output, and the binary output decoded. */
+  const JOINED_WITH_ENUM_NAMES = {
+    requestId: 3,
+    joined: {
+      room: 'lobby',
+      participantId: 'p1',
+      identity: 'alice',
+      participants: [{ participantId: 'p2', identity: 'bob' }],
+      tracks: [{ trackId: 't1', participantId: 'p2', identity: 'bob', kind: 'VIDEO', codec: 'video/VP8' }],
+    },
+  };
+
   test('JSON output is canonical: camelCase, enum names', () => {
     const text = encodeServerMessage(joined, 'json');
     assert.equal(typeof text, 'string');
-    assert.deepEqual(JSON.parse(text as string), {
-      requestId: 3,
-      joined: {
-        room: 'lobby',
-        participantId: 'p1',
-        identity: 'alice',
-        participants: [{ participantId: 'p2', identity: 'bob' }],
-        tracks: [{ trackId: 't1', participantId: 'p2', identity: 'bob', kind: 'VIDEO', codec: 'video/VP8' }],
-      },
-    });
+    assert.deepEqual(JSON.parse(text as string), JOINED_WITH_ENUM_NAMES);
     assert.ok(!(text as string).includes('_'), 'no snake_case keys');
   });
 
@@ -286,16 +289,7 @@ describe('encodeServerMessage', () => {
     const back = v1.ServerMessage.decode(bytes);
     assert.equal(back.message, 'joined');
     assert.equal(back.requestId, 3);
-    assert.deepEqual(v1.ServerMessage.toObject(back, { enums: String }), {
-      requestId: 3,
-      joined: {
-        room: 'lobby',
-        participantId: 'p1',
-        identity: 'alice',
-        participants: [{ participantId: 'p2', identity: 'bob' }],
-        tracks: [{ trackId: 't1', participantId: 'p2', identity: 'bob', kind: 'VIDEO', codec: 'video/VP8' }],
-      },
-    });
+    assert.deepEqual(v1.ServerMessage.toObject(back, { enums: String }), JOINED_WITH_ENUM_NAMES);
   });
 
   test('binary error and data messages decode back', () => {

@@ -4,6 +4,7 @@ import {
   buildFir,
   buildNack,
   buildPli,
+  buildReceiverReport,
   buildRemb,
   forEachRtcpPacket,
   parseFeedback,
@@ -35,10 +36,6 @@ function u16(v: number): number[] {
 
 function senderReport(ssrc: number): Buffer {
   return rtcp(0, RTCP_SR, [...u32(ssrc), ...new Array<number>(20).fill(0)]);
-}
-
-function receiverReport(ssrc: number): Buffer {
-  return rtcp(0, RTCP_RR, u32(ssrc));
 }
 
 /** Checks the common RTCP header: version 2, no padding, length field matching the size. */
@@ -136,7 +133,7 @@ describe('parseFeedback', () => {
   test('compound packet: SR, RR, PLI, NACK, FIR in one buffer', () => {
     const compound = Buffer.concat([
       senderReport(1),
-      receiverReport(1),
+      buildReceiverReport(1, []),
       buildPli(1, 0x1000),
       buildNack(1, 0x2000, [5, 6]),
       buildFir(1, 0x3000, 1),
@@ -176,6 +173,17 @@ describe('parseFeedback', () => {
     assert.deepEqual(parseFeedback(new Uint8Array(0)), { keyframe: [], nacks: [] });
     assert.deepEqual(parseFeedback(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])), { keyframe: [], nacks: [] });
     assert.deepEqual(parseFeedback(Buffer.from([0x00, 0xce, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 2])), { keyframe: [], nacks: [] });
+  });
+});
+
+describe('buildReceiverReport', () => {
+  test('an RR with an empty report block per SSRC', () => {
+    const b = buildReceiverReport(0x11, [0x22, 0x33]);
+    assert.equal(b.length, 8 + 2 * 24);
+    assertHeader(b, 2, RTCP_RR);
+    assert.equal(b.readUInt32BE(4), 0x11);
+    assert.deepEqual([b.readUInt32BE(8), b.readUInt32BE(32)], [0x22, 0x33]);
+    assert.ok(b.subarray(12, 32).every((x) => x === 0) && b.subarray(36).every((x) => x === 0));
   });
 });
 
@@ -325,14 +333,14 @@ describe('buildRemb / parseRembBitrate', () => {
   });
 
   test('found inside a compound packet', () => {
-    const compound = Buffer.concat([receiverReport(1), buildPli(1, 2), buildRemb(1, 750_000, [2])]);
+    const compound = Buffer.concat([buildReceiverReport(1, []), buildPli(1, 2), buildRemb(1, 750_000, [2])]);
     assert.equal(parseRembBitrate(compound), 750_000);
   });
 
   test('undefined when there is no REMB', () => {
     assert.equal(parseRembBitrate(new Uint8Array(0)), undefined);
     assert.equal(parseRembBitrate(buildPli(1, 2)), undefined);
-    assert.equal(parseRembBitrate(receiverReport(1)), undefined);
+    assert.equal(parseRembBitrate(buildReceiverReport(1, [])), undefined);
   });
 
   test('an AFB packet without the REMB identifier is not a REMB', () => {
