@@ -45,12 +45,13 @@ export class SubscriberTransport {
   /**
    * Starts with the room's data channels and the given tracks in its first
    * offer. `restart` marks that offer as replacing a failed connection;
-   * `onFailed` runs when ICE or DTLS fails for good.
+   * `onConnected` runs when the connection is up, `onFailed` when ICE or
+   * DTLS fails for good (or the client closed it).
    */
   constructor(
     private readonly ctx: TransportContext,
     participantId: string,
-    options: { producers: readonly ProducerInfo[]; restart: boolean; onFailed: () => void },
+    options: { producers: readonly ProducerInfo[]; restart: boolean; onConnected: () => void; onFailed: () => void },
   ) {
     const { settings, emit } = ctx;
     this.pc = new ctx.binding.PeerConnection(`sub-${participantId}`, {
@@ -72,6 +73,7 @@ export class SubscriberTransport {
     }));
     this.pc.onStateChange(guarded((state) => {
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
+      if (state === 'connected') options.onConnected();
       // 'closed' from the other side counts too: libdatachannel closes a connection whose SCTP
       // set-up raced with a renegotiation, and a client may drop its connection but keep the socket.
       if ((state === 'failed' || state === 'closed') && !this.closed) options.onFailed();

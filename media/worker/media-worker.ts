@@ -17,7 +17,7 @@ interface ParticipantMedia {
   log: Logger;
   subscriber: SubscriberTransport;
   publisher?: PublisherTransport;
-  /** Subscriber connections replaced after failing. */
+  /** Subscriber connections replaced after failing since one last connected. */
   subscriberRestarts: number;
 }
 
@@ -29,7 +29,7 @@ function lagMs(sampleNs: number): number {
   return Math.max(0, sampleNs / 1e6 - LOOP_DELAY_RESOLUTION_MS);
 }
 
-/** A participant whose subscriber connection keeps failing is left alone after this many restarts. */
+/** A participant whose subscriber connection keeps failing is left alone after this many restarts in a row. */
 const MAX_SUBSCRIBER_RESTARTS = 3;
 
 /** A request failure with the code the control plane reports to the client. */
@@ -176,6 +176,10 @@ export class MediaWorker {
     const subscriber: SubscriberTransport = new SubscriberTransport({ ...this.ctx, log }, participantId, {
       producers,
       restart,
+      onConnected: () => {
+        const participant = this.participants.get(participantId);
+        if (participant?.subscriber === subscriber) participant.subscriberRestarts = 0;
+      },
       onFailed: () => this.subscriberFailed(participantId, subscriber),
     });
     return subscriber;

@@ -46,6 +46,19 @@ describe('failed connections', { timeout: 60_000 }, () => {
     for (const id of trackIds) await bob.waitForPackets(id, 20);
   });
 
+  test('the restart limit counts failures in a row: a connection that came up resets it', async () => {
+    const { trackIds } = await env.peers.publisher('rec-4', 'alice');
+    const bob = await env.peers.join('rec-4', 'bob');
+    const restarts = () => bob.subscriberOffers.filter((o) => (o.subscriberOffer as { restart: boolean }).restart).length;
+    // More failures than the limit, each after the connection had come up: every one is restarted.
+    for (let failure = 1; failure <= 4; failure++) {
+      await waitUntil(() => bob.subscriber?.state() === 'connected', 10_000, `connection ${failure} up`);
+      bob.subscriber!.close();
+      await waitUntil(() => restarts() === failure, 10_000, `restart ${failure}`);
+    }
+    for (const id of trackIds) await bob.waitForPackets(id, 20);
+  });
+
   test('a failed publisher connection is reported; publishing again on a new one works', async () => {
     const bob = await env.peers.join('rec-3', 'bob');
     const alice = await env.peers.join('rec-3', 'alice', { transformOffer: firstOnly(wrongFingerprint) });
