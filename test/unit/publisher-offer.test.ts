@@ -269,31 +269,34 @@ describe('preparePublisherOffer on a Chrome offer', () => {
 });
 
 describe('preparePublisherOffer codec choice', () => {
+  /** Chrome's offer with only `formats` on the video m-line (mid 1), prepared: its tracks, and that m-line. */
+  function offerVideo(formats: string) {
+    const { sdp, tracks } = preparePublisherOffer(text(withFormats(chromeOffer(), '1', formats)));
+    return { tracks, codec: tracks[1]?.codec, video: byMid(sdp, '1') };
+  }
+
   test("the publisher's preference order decides", () => {
-    const offer = withFormats(chromeOffer(), '1', '102 103 96 97 98 99');
-    const { sdp, tracks } = preparePublisherOffer(text(offer));
-    assert.equal(tracks[1]!.codec.mimeType, 'video/H264');
-    assert.equal(tracks[1]!.codec.fmtp, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f');
-    assert.deepEqual(byMid(sdp, '1').formats, ['102']);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'rtpmap'), ['102 H264/90000']);
+    const { codec, video } = offerVideo('102 103 96 97 98 99');
+    assert.equal(codec!.mimeType, 'video/H264');
+    assert.equal(codec!.fmtp, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f');
+    assert.deepEqual(video.formats, ['102']);
+    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['102 H264/90000']);
   });
 
   test('H264-only offer picks H264', () => {
-    const offer = withFormats(chromeOffer(), '1', '102 103 106 107 108');
-    const { sdp, tracks } = preparePublisherOffer(text(offer));
-    assert.equal(tracks[1]!.codec.mimeType, 'video/H264');
-    assert.equal(tracks[1]!.codec.payloadType, 102);
-    assert.deepEqual(byMid(sdp, '1').formats, ['102']);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'fmtp'), ['102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f']);
+    const { codec, video } = offerVideo('102 103 106 107 108');
+    assert.equal(codec!.mimeType, 'video/H264');
+    assert.equal(codec!.payloadType, 102);
+    assert.deepEqual(video.formats, ['102']);
+    assert.deepEqual(attributes(video.lines, 'fmtp'), ['102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f']);
   });
 
   test('VP9-only offer picks VP9', () => {
-    const offer = withFormats(chromeOffer(), '1', '98 99');
-    const { sdp, tracks } = preparePublisherOffer(text(offer));
-    assert.equal(tracks[1]!.codec.mimeType, 'video/VP9');
-    assert.equal(tracks[1]!.codec.fmtp, 'profile-id=0');
-    assert.deepEqual(byMid(sdp, '1').formats, ['98']);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'rtpmap'), ['98 VP9/90000']);
+    const { codec, video } = offerVideo('98 99');
+    assert.equal(codec!.mimeType, 'video/VP9');
+    assert.equal(codec!.fmtp, 'profile-id=0');
+    assert.deepEqual(video.formats, ['98']);
+    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['98 VP9/90000']);
   });
 
   test('audio with red listed first still forwards opus', () => {
@@ -303,9 +306,8 @@ describe('preparePublisherOffer codec choice', () => {
   });
 
   test('an m-line with no forwardable codec gets port 0 and no track', () => {
-    const offer = withFormats(chromeOffer(), '1', '106 107 108');
-    const { sdp, tracks } = preparePublisherOffer(text(offer));
-    assert.equal(byMid(sdp, '1').port, 0);
+    const { tracks, video } = offerVideo('106 107 108');
+    assert.equal(video.port, 0);
     assert.deepEqual(tracks.map((t) => t.mid), ['0', '2']);
   });
 });
