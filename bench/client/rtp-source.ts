@@ -11,6 +11,12 @@ const PROBE_MAGIC = 0x53484f4c; // "SHOL"
 const PROBE_SIZE = 17;
 const FLAG_KEYFRAME = 1;
 
+export interface PacketOptions {
+  marker?: boolean;
+  tsStep?: number;
+  keyframe?: boolean;
+}
+
 export class RtpSource {
   private seq = Math.floor(Math.random() * 0x10000);
   private ts = Math.floor(Math.random() * 0x100000000);
@@ -23,9 +29,16 @@ export class RtpSource {
   ) {}
 
   /** The next packet: `payloadSize` bytes (at least the probe), timestamp advanced by `tsStep` first. */
-  next(payloadSize: number, options: { marker?: boolean; tsStep?: number; keyframe?: boolean } = {}): Buffer {
+  next(payloadSize: number, options: PacketOptions = {}): Buffer {
+    return this.refill(Buffer.alloc(12 + Math.max(PROBE_SIZE, payloadSize)), options);
+  }
+
+  /**
+   * Makes `packet` (one this source made, already sent) the next packet, in place: for a sender
+   * whose own CPU cost is what is measured (the raw floor), so that it pays for no allocation.
+   */
+  refill(packet: Buffer, options: PacketOptions = {}): Buffer {
     this.ts = (this.ts + (options.tsStep ?? 0)) >>> 0;
-    const packet = Buffer.alloc(12 + Math.max(PROBE_SIZE, payloadSize));
     packet[0] = 0x80;
     packet[1] = (options.marker ? 0x80 : 0) | this.payloadType;
     packet.writeUInt16BE(this.seq, 2);
