@@ -9,7 +9,6 @@ import { writeReport } from '../../bench/report/write-report.js';
 import { booleanOption } from './env-flag.js';
 import { countingNumber, wholeNumber } from './validators.js';
 
-
 /** `shoal bench`: starts an SFU and synthetic clients on this machine, measures, reports. */
 export class BenchCommand extends Command {
   static override paths = [['bench']];
