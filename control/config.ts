@@ -22,6 +22,17 @@ export interface NodeConfig {
   /** A UDP port range shared out between the workers instead (no mux), as [begin, end]. */
   udpPortRange?: [number, number];
   media: Omit<MediaSettings, 'portRangeBegin' | 'portRangeEnd'>;
+  limits: ClientLimits;
+}
+
+/** Bounds on what one client can make the node do (docs/security.md); media-side bounds are in `media`. */
+export interface ClientLimits {
+  /** Participants in one room on this node. */
+  maxParticipantsPerRoom: number;
+  /** WebSocket connections open on this node. */
+  maxConnections: number;
+  /** Signaling messages (and data channel messages) per second per connection, sustained. */
+  maxMessagesPerSecond: number;
 }
 
 export const DEFAULT_CONFIG: NodeConfig = {
@@ -39,6 +50,13 @@ export const DEFAULT_CONFIG: NodeConfig = {
     minPublisherBitrate: 100_000,
     keyframeRequestIntervalMs: 500,
     retransmissionBufferPackets: 512,
+    maxTracksPerParticipant: 16,
+    maxRemoteCandidates: 64,
+  },
+  limits: {
+    maxParticipantsPerRoom: 500,
+    maxConnections: 10_000,
+    maxMessagesPerSecond: 50,
   },
 };
 
@@ -74,5 +92,13 @@ export function validateConfig(config: NodeConfig): string[] {
     problems.push('the retransmission buffer must be a power of two, at least 16 packets');
   }
   if (config.maxMessageBytes < 1024) problems.push('max message size must be at least 1024 bytes');
+  const atLeastOne: Array<[string, number]> = [
+    ['max tracks per participant', media.maxTracksPerParticipant],
+    ['max candidates', media.maxRemoteCandidates],
+    ['max participants per room', config.limits.maxParticipantsPerRoom],
+    ['max connections', config.limits.maxConnections],
+    ['max messages per second', config.limits.maxMessagesPerSecond],
+  ];
+  for (const [name, value] of atLeastOne) if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be at least 1`);
   return problems;
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { DEFAULT_CONFIG, type NodeConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
 import { integer } from './validators.js';
 
@@ -37,6 +37,11 @@ export class ServeCommand extends Command {
   maxBitrate = Option.String('--max-publisher-bitrate', String(DEFAULT_CONFIG.media.maxPublisherBitrate), { env: 'SHOAL_MAX_PUBLISHER_BITRATE', validator: integer, description: `Highest bitrate advertised to publishers (REMB), bit/s; default ${DEFAULT_CONFIG.media.maxPublisherBitrate} (env SHOAL_MAX_PUBLISHER_BITRATE)` });
   maxMessageBytes = Option.String('--max-message-size', String(DEFAULT_CONFIG.maxMessageBytes), { env: 'SHOAL_MAX_MESSAGE_SIZE', validator: integer, description: `Largest signaling frame or data message accepted, bytes; default ${DEFAULT_CONFIG.maxMessageBytes} (env SHOAL_MAX_MESSAGE_SIZE)` });
   drainTimeout = Option.String('--drain-timeout', String(DEFAULT_CONFIG.drainTimeoutMs), { env: 'SHOAL_DRAIN_TIMEOUT', validator: integer, description: `Longest a drain may take before the node exits anyway (exit code 1), ms; default ${DEFAULT_CONFIG.drainTimeoutMs} (env SHOAL_DRAIN_TIMEOUT)` });
+  maxTracks = Option.String('--max-tracks-per-participant', String(DEFAULT_CONFIG.media.maxTracksPerParticipant), { env: 'SHOAL_MAX_TRACKS_PER_PARTICIPANT', validator: integer, description: `Audio and video tracks one participant may publish; default ${DEFAULT_CONFIG.media.maxTracksPerParticipant} (env SHOAL_MAX_TRACKS_PER_PARTICIPANT)` });
+  maxCandidates = Option.String('--max-candidates', String(DEFAULT_CONFIG.media.maxRemoteCandidates), { env: 'SHOAL_MAX_CANDIDATES', validator: integer, description: `Remote ICE candidates one connection accepts; default ${DEFAULT_CONFIG.media.maxRemoteCandidates} (env SHOAL_MAX_CANDIDATES)` });
+  maxParticipants = Option.String('--max-participants-per-room', String(DEFAULT_CONFIG.limits.maxParticipantsPerRoom), { env: 'SHOAL_MAX_PARTICIPANTS_PER_ROOM', validator: integer, description: `Participants one room may have on this node; default ${DEFAULT_CONFIG.limits.maxParticipantsPerRoom} (env SHOAL_MAX_PARTICIPANTS_PER_ROOM)` });
+  maxConnections = Option.String('--max-connections', String(DEFAULT_CONFIG.limits.maxConnections), { env: 'SHOAL_MAX_CONNECTIONS', validator: integer, description: `WebSocket connections this node accepts at once; default ${DEFAULT_CONFIG.limits.maxConnections} (env SHOAL_MAX_CONNECTIONS)` });
+  maxMessageRate = Option.String('--max-messages-per-second', String(DEFAULT_CONFIG.limits.maxMessagesPerSecond), { env: 'SHOAL_MAX_MESSAGES_PER_SECOND', validator: integer, description: `Signaling and data messages one connection may send per second, sustained (bursts of twice that pass); default ${DEFAULT_CONFIG.limits.maxMessagesPerSecond} (env SHOAL_MAX_MESSAGES_PER_SECOND)` });
   natsUrl = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'NATS URL for clustering; reserved: accepted, the node runs standalone (env SHOAL_NATS_URL)' });
   logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: `Log level: fatal, error, warn, info, debug, trace or silent; default ${DEFAULT_CONFIG.logLevel} (env SHOAL_LOG_LEVEL)` });
 
@@ -59,10 +64,17 @@ export class ServeCommand extends Command {
       udpPort: Number(this.udpPort),
       ...(range ? { udpPortRange: range } : {}),
       ...(this.natsUrl ? { natsUrl: this.natsUrl } : {}),
+      limits: {
+        maxParticipantsPerRoom: Number(this.maxParticipants),
+        maxConnections: Number(this.maxConnections),
+        maxMessagesPerSecond: Number(this.maxMessageRate),
+      },
       media: {
         ...DEFAULT_CONFIG.media,
         bindAddress: this.rtcBind,
         maxPublisherBitrate: Number(this.maxBitrate),
+        maxTracksPerParticipant: Number(this.maxTracks),
+        maxRemoteCandidates: Number(this.maxCandidates),
         ...(this.announcedIp ? { announcedAddress: this.announcedIp } : {}),
       },
     };

@@ -44,6 +44,10 @@ export interface MediaSettings {
   keyframeRequestIntervalMs: number;
   /** Packets kept per video stream for answering NACKs (a power of two). */
   retransmissionBufferPackets: number;
+  /** Media m-lines one publisher connection may send (--max-tracks-per-participant). */
+  maxTracksPerParticipant: number;
+  /** Remote ICE candidates one connection accepts (--max-candidates). */
+  maxRemoteCandidates: number;
 }
 
 export interface WorkerInit {

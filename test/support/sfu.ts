@@ -14,7 +14,10 @@ export interface TestSfu {
 }
 
 /** An in-process Shoal node on loopback: HTTP on a free port, media bound to 127.0.0.1. */
-export type SfuOverrides = Partial<Omit<NodeConfig, 'media'>> & { media?: Partial<NodeConfig['media']> };
+export type SfuOverrides = Partial<Omit<NodeConfig, 'media' | 'limits'>> & {
+  media?: Partial<NodeConfig['media']>;
+  limits?: Partial<NodeConfig['limits']>;
+};
 
 export async function startSfu(overrides: SfuOverrides = {}): Promise<TestSfu> {
   const workers = overrides.workers ?? 1;
@@ -27,6 +30,7 @@ export async function startSfu(overrides: SfuOverrides = {}): Promise<TestSfu> {
     udpPort: await freeUdpPorts(workers),
     ...overrides,
     media: { ...DEFAULT_CONFIG.media, bindAddress: '127.0.0.1', ...overrides.media },
+    limits: { ...DEFAULT_CONFIG.limits, ...overrides.limits },
   };
   const log = pino({ level: config.logLevel }, pino.destination(2));
   const node = new ShoalNode(config, log);
