@@ -2,7 +2,8 @@
 # Runs the compiled tests (npm test builds first) inside a network namespace
 # that has only a loopback interface, so no test traffic, media included, can
 # leave 127.0.0.0/8. Needs root (or user namespaces) for `unshare -n`.
-#   sh test/run.sh                 every test: unit tests in parallel, then integration and browser tests one by one
+#   sh test/run.sh                 the linter, then every test: unit tests in parallel, then integration and browser
+#                                  tests one by one; every stage runs, a summary line per stage ends the output
 #   sh test/run.sh dist/test/unit  only the tests under the given paths
 # SHOAL_TEST_LOG=debug shows the SFU's logs, SHOAL_TEST_CLIENT_LOG=Info the test clients' libdatachannel logs.
 set -eu
@@ -29,9 +30,24 @@ run() {
 
 if [ $# -gt 0 ]; then
   run 1 "$@"
-else
-  run 2 dist/test/unit
-  # One at a time: media timing tests and the Chromium ramp-up measure better on an unloaded machine.
-  run 1 dist/test/integration
-  run 1 dist/test/browser
+  exit
 fi
+
+# Every stage runs even when an earlier one failed; one summary line per stage at the end.
+summary=""
+failed=0
+stage() {
+  name=$1
+  shift
+  started=$(date +%s)
+  if "$@"; then result=passed; else result=FAILED; failed=1; fi
+  summary="${summary}stage ${name}: ${result} in $(( $(date +%s) - started )) s
+"
+}
+stage lint npm run -s lint
+stage unit run 2 dist/test/unit
+# One at a time: media timing tests and the Chromium ramp-up measure better on an unloaded machine.
+stage integration run 1 dist/test/integration
+stage browser run 1 dist/test/browser
+printf '\n%s' "$summary"
+exit $failed

@@ -20,16 +20,8 @@ export interface RawOptions {
  * callback), measured in two processes connected over loopback, no SFU.
  */
 export async function measureRawFloor(options: RawOptions): Promise<Omit<RawResult, 'bySize'>> {
-  const sender = fork(PEER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const receiver = fork(PEER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const command = (child: ChildProcess, message: RawCommand) => child.send(message);
+  const { sender, receiver } = await connectPair();
   try {
-    relay(sender, receiver);
-    relay(receiver, sender);
-    const opened = Promise.all([nextReply(sender, 'open'), nextReply(receiver, 'open')]);
-    command(receiver, { type: 'setup', role: 'receiver' });
-    command(sender, { type: 'setup', role: 'sender' });
-    await withTimeout(opened, 15_000, 'the raw peers to connect');
     await sleep(300);
     command(receiver, { type: 'start' });
     command(sender, { type: 'send', packetsPerSecond: options.packetsPerSecond, durationMs: options.durationS * 1000, packetBytes: options.packetBytes });
@@ -47,15 +39,51 @@ export async function measureRawFloor(options: RawOptions): Promise<Omit<RawResu
       lossPercent: s!.packets > 0 ? (100 * Math.max(0, s!.packets - r!.packets)) / s!.packets : 0,
     };
   } finally {
-    for (const child of [sender, receiver]) {
-      if (child.exitCode !== null) continue;
-      const exited = once(child, 'exit');
-      if (child.connected) child.send({ type: 'stop' } satisfies RawCommand);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+    await stopPair(sender, receiver);
+  }
+}
+
+/** Connection attempts before the floor gives up: libdatachannel on loopback sometimes fails a DTLS handshake. */
+const CONNECT_ATTEMPTS = 3;
+
+/** A sender and a receiver process with their connection open; a pair that fails to connect is replaced. */
+async function connectPair(): Promise<{ sender: ChildProcess; receiver: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const sender = fork(PEER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const receiver = fork(PEER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    relay(sender, receiver);
+    relay(receiver, sender);
+    const opened = Promise.all([nextReply(sender, 'open'), nextReply(receiver, 'open')]);
+    const failed = Promise.race([nextReply(sender, 'failed'), nextReply(receiver, 'failed')]).then((reply) => {
+      throw new Error(`the raw connection ${(reply as Extract<RawReply, { type: 'failed' }>).state}`);
+    });
+    command(receiver, { type: 'setup', role: 'receiver' });
+    command(sender, { type: 'setup', role: 'sender' });
+    try {
+      await withTimeout(Promise.race([opened, failed]), 15_000, 'the raw peers to connect');
+      failed.catch(() => undefined);
+      return { sender, receiver };
+    } catch (error) {
+      failed.catch(() => undefined);
+      await stopPair(sender, receiver);
+      if (attempt >= CONNECT_ATTEMPTS) throw error;
     }
   }
+}
+
+async function stopPair(...children: ChildProcess[]): Promise<void> {
+  for (const child of children) {
+    if (child.exitCode !== null) continue;
+    const exited = once(child, 'exit');
+    if (child.connected) command(child, { type: 'stop' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function command(child: ChildProcess, message: RawCommand): void {
+  child.send(message);
 }
 
 /** Passes descriptions and candidates from one peer to the other. */

@@ -23,6 +23,8 @@ export type RawReply =
   | { type: 'description'; sdp: string; kind: 'offer' | 'answer' }
   | { type: 'candidate'; candidate: string; mid: string }
   | { type: 'open' }
+  /** The connection failed or closed before the benchmark ended (e.g. libdatachannel's loopback DTLS race). */
+  | { type: 'failed'; state: string }
   | { type: 'report'; packets: number; cpuMicros: number };
 
 let pc: PeerConnection;
@@ -36,6 +38,9 @@ function setup(role: 'sender' | 'receiver'): void {
   pc = new nodeDataChannel.PeerConnection(`raw-${role}`, { iceServers: [], bindAddress: '127.0.0.1' });
   pc.onLocalDescription(guarded((sdp, kind) => send({ type: 'description', sdp, kind: kind as 'offer' | 'answer' })));
   pc.onLocalCandidate(guarded((candidate, mid) => send({ type: 'candidate', candidate, mid })));
+  pc.onStateChange(guarded((state) => {
+    if (state === 'failed' || state === 'closed') send({ type: 'failed', state });
+  }));
   if (role === 'sender') {
     const video = new nodeDataChannel.Video('0', 'SendOnly');
     video.addVideoCodec(96, 'VP8');
@@ -75,6 +80,19 @@ function sendFor(packetsPerSecond: number, durationMs: number, packetBytes: numb
   tick();
 }
 
+/**
+ * A candidate for a connection that already failed has no ICE transport to go
+ * to ("Got a remote candidate without ICE transport"): libdatachannel throws.
+ * The failure itself was reported by the state callback; the parent retries.
+ */
+function addCandidate(candidate: string, mid: string): void {
+  try {
+    pc.addRemoteCandidate(candidate, mid);
+  } catch (error) {
+    send({ type: 'failed', state: (error as Error).message });
+  }
+}
+
 process.on('message', (command: RawCommand) => {
   switch (command.type) {
     case 'setup':
@@ -82,10 +100,10 @@ process.on('message', (command: RawCommand) => {
       break;
     case 'description':
       pc.setRemoteDescription(command.sdp, command.kind);
-      for (const [candidate, mid] of candidates.splice(0)) pc.addRemoteCandidate(candidate, mid);
+      for (const [candidate, mid] of candidates.splice(0)) addCandidate(candidate, mid);
       break;
     case 'candidate':
-      if (pc.remoteDescription()) pc.addRemoteCandidate(command.candidate, command.mid);
+      if (pc.remoteDescription()) addCandidate(command.candidate, command.mid);
       else candidates.push([command.candidate, command.mid]);
       break;
     case 'start':
