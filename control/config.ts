@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { MediaSettings } from '../media/worker/protocol.js';
+import type { VerificationKey } from './auth/access-token.js';
 
 /** Everything a node is started with; `shoal serve` fills it from flags and environment. */
 export interface NodeConfig {
@@ -23,6 +24,8 @@ export interface NodeConfig {
   udpPortRange?: [number, number];
   media: Omit<MediaSettings, 'portRangeBegin' | 'portRangeEnd'>;
   limits: ClientLimits;
+  /** The key access tokens are checked with; without one the node is open (docs/security.md). */
+  auth?: VerificationKey;
 }
 
 /** Bounds on what one client can make the node do (docs/security.md); media-side bounds are in `media`. */
@@ -59,6 +62,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
     maxMessagesPerSecond: 50,
   },
 };
+
+/** Shortest HS256 secret accepted: shorter ones can be guessed from one token. */
+export const MIN_SECRET_BYTES = 32;
 
 /** The UDP ports worker `index` of `count` uses. */
 export function workerPorts(config: NodeConfig, index: number): { portRangeBegin: number; portRangeEnd: number } {
@@ -100,5 +106,8 @@ export function validateConfig(config: NodeConfig): string[] {
     ['max messages per second', config.limits.maxMessagesPerSecond],
   ];
   for (const [name, value] of atLeastOne) if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be at least 1`);
+  if (config.auth?.algorithm === 'HS256' && config.auth.secret.length < MIN_SECRET_BYTES) {
+    problems.push(`the auth secret must be at least ${MIN_SECRET_BYTES} bytes (it is ${config.auth.secret.length}); e.g. openssl rand -base64 48`);
+  }
   return problems;
 }

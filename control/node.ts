@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { AccessControl } from './auth/access-control.js';
 import { validateConfig, type NodeConfig } from './config.js';
 import { startHttpServer, type HttpServer } from './http/http-server.js';
 import { RoomService } from './rooms/room-service.js';
@@ -16,6 +17,7 @@ export class ShoalNode {
   readonly id = `${hostname()}-${randomBytes(3).toString('hex')}`;
   readonly pool: WorkerPool;
   readonly rooms: RoomService;
+  readonly access: AccessControl;
   private readonly store: RoomStore;
   private server: HttpServer | undefined;
   private stopping: Promise<void> | undefined;
@@ -27,9 +29,13 @@ export class ShoalNode {
     const problems = validateConfig(config);
     if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
     if (config.natsUrl) log.warn({ nats: config.natsUrl }, 'NATS URL given: clustering is not available yet, running standalone');
+    this.access = new AccessControl(config.auth);
+    if (this.access.open) {
+      log.warn('no auth secret or key configured: anyone who reaches this node can join any room and read /stats (see --auth-secret)');
+    }
     this.pool = new WorkerPool(config, log);
     this.store = new MemoryRoomStore();
-    this.rooms = new RoomService(this.pool, this.store, config, this.id, log);
+    this.rooms = new RoomService(this.pool, this.store, this.access, config, this.id, log);
   }
 
   /** The port the HTTP/WebSocket listener is on (after start). */

@@ -42,6 +42,8 @@ export interface MediaPeerOptions {
   /** Address the peer's UDP sockets bind to; 127.0.0.1 keeps test traffic on loopback. */
   bindAddress?: string;
   mustExist?: boolean;
+  /** Access token, for a node that requires one. */
+  token?: string;
   /** Rewrites each subscriber answer before it is sent (for tests of bad answers); `restarts`: restart offers so far. */
   transformAnswer?: (sdp: string, restarts: number) => string;
   /** Rewrites each publisher offer before it is sent (for tests of bad offers). */
@@ -108,7 +110,7 @@ export class MediaPeer {
     const signaling = await SignalingClient.connect(options.url, options.encoding ?? 'binary');
     const peer = new MediaPeer(options, signaling);
     const reply = await signaling.request({
-      join: { room: options.room, identity: options.identity, mustExist: options.mustExist ?? false },
+      join: { room: options.room, identity: options.identity, mustExist: options.mustExist ?? false, ...(options.token ? { token: options.token } : {}) },
     });
     if (reply.message !== 'joined') {
       signaling.close();

@@ -4,6 +4,8 @@ import type { MediaProfile } from '../client/media-profile.js';
 export interface PeerPlan {
   room: string;
   identity: string;
+  /** Access token, for a deployment that requires one. */
+  token?: string;
   /** What it publishes; nothing when it only receives. */
   publish?: { audio: boolean; video: boolean };
 }

@@ -20,7 +20,7 @@ async function join(command: Extract<FleetCommand, { type: 'join' }>): Promise<v
     command.peers.map(async (plan: PeerPlan, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * command.rampMs));
       try {
-        const peer = await MediaPeer.join({ url: command.url, room: plan.room, identity: plan.identity, feedback: true });
+        const peer = await MediaPeer.join({ url: command.url, room: plan.room, identity: plan.identity, token: plan.token, feedback: true });
         peers.push(peer);
         if (plan.publish) {
           await peer.publish({ audio: plan.publish.audio, video: plan.publish.video ? 'VP8' : false });

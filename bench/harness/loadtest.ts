@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signAccessToken, type SigningKey } from '../../control/auth/access-token.js';
 import { REALISTIC_PROFILE } from '../client/media-profile.js';
 import type { ClientMeasurement } from '../report/types.js';
 import { ClientFleet } from './client-fleet.js';
 import { planRooms } from './scenarios.js';
 
+/** Added to ramp-up and duration for the lifetime of the participants' tokens, s. */
+const TOKEN_SLACK_S = 600;
 /** How long the streams may take to arrive after the last join. */
 const STREAMS_TIMEOUT_MS = 15_000;
 
@@ -17,6 +20,8 @@ export interface LoadtestOptions {
   durationS: number;
   rampUpS: number;
   clientProcesses: number;
+  /** Signs an access token for every participant, for a deployment that requires them. */
+  signingKey?: SigningKey;
   onProgress?: (doneS: number, totalS: number, extra: string) => void;
 }
 
@@ -42,6 +47,14 @@ export interface LoadtestResult {
  */
 export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestResult> {
   const { peers, expectedStreams } = planRooms(options.roomPrefix, options, options.video);
+  if (options.signingKey) {
+    const now = Math.floor(Date.now() / 1000);
+    // Valid for the whole run; a token is only checked when its participant joins.
+    const exp = now + options.rampUpS + options.durationS + TOKEN_SLACK_S;
+    for (const peer of peers) {
+      peer.token = signAccessToken({ room: peer.room, identity: peer.identity, grants: ['publish', 'subscribe', 'data'], iat: now, exp }, options.signingKey);
+    }
+  }
   const fleet = ClientFleet.start(Math.max(1, Math.min(options.clientProcesses, peers.length)));
   try {
     const perProcess = Math.ceil(peers.length / Math.max(1, options.clientProcesses));

@@ -7,6 +7,7 @@ import { runLoadtest, type LoadtestResult } from '../../bench/harness/loadtest.j
 import { withTimeout } from '../../bench/harness/with-timeout.js';
 import { adaptive, fixed, integer as formatInteger, type Grid } from '../../bench/report/grids.js';
 import { layoutGrid, progressDisplay } from '../../bench/report/table.js';
+import { AuthOptionError, signingKey } from './auth-options.js';
 import { booleanOption } from './env-flag.js';
 import { countingNumber, wholeNumber } from './validators.js';
 
@@ -40,11 +41,23 @@ export class LoadtestCommand extends Command {
   duration = Option.String('--duration', '30', { env: 'SHOAL_LOADTEST_DURATION', validator: countingNumber, description: 'Measurement window, s; default 30 (env SHOAL_LOADTEST_DURATION)' });
   rampUp = Option.String('--ramp-up', '5', { env: 'SHOAL_LOADTEST_RAMP_UP', validator: wholeNumber, description: 'Time over which the participants join, s; default 5 (env SHOAL_LOADTEST_RAMP_UP)' });
   clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_LOADTEST_CLIENT_PROCESSES', validator: countingNumber, description: 'Client processes; default number of cores (env SHOAL_LOADTEST_CLIENT_PROCESSES)' });
+  authSecret = Option.String('--auth-secret', { env: 'SHOAL_AUTH_SECRET', description: 'For a deployment that requires tokens: its shared secret, to sign one per participant (env SHOAL_AUTH_SECRET)' });
+  authSecretFile = Option.String('--auth-secret-file', { env: 'SHOAL_AUTH_SECRET_FILE', description: 'File holding that secret instead (env SHOAL_AUTH_SECRET_FILE)' });
+  privateKey = Option.String('--private-key', { env: 'SHOAL_AUTH_PRIVATE_KEY', description: 'Or the PEM private key whose public key the deployment checks tokens with (env SHOAL_AUTH_PRIVATE_KEY)' });
   out = Option.String('--out', { env: 'SHOAL_LOADTEST_OUT', description: 'Directory for a JSON file of the results (env SHOAL_LOADTEST_OUT)' });
 
   async execute(): Promise<number> {
     if (!/^wss?:\/\//.test(this.url)) {
       this.context.stderr.write(`--url must be a ws:// or wss:// URL, not "${this.url}"\n`);
+      return 2;
+    }
+    let signing;
+    try {
+      const keyOptions = { secret: this.authSecret, secretFile: this.authSecretFile, privateKeyFile: this.privateKey };
+      signing = Object.values(keyOptions).some((v) => v !== undefined) ? signingKey(keyOptions) : undefined;
+    } catch (error) {
+      if (!(error instanceof AuthOptionError)) throw error;
+      this.context.stderr.write(`${error.message}\n`);
       return 2;
     }
     // Fail fast on a wrong URL, before the clients ramp up and wait out the measurement window.
@@ -70,6 +83,7 @@ export class LoadtestCommand extends Command {
       durationS: Number(this.duration),
       rampUpS: Number(this.rampUp),
       clientProcesses: Number(this.clientProcesses),
+      ...(signing ? { signingKey: signing } : {}),
       onProgress: (done, total, extra) => progress.show('loadtest', done, total, extra),
     });
     clearTimeout(watchdog);

@@ -4,6 +4,7 @@ import { Builtins, Cli } from 'clipanion';
 import { BenchCommand } from './bench-command.js';
 import { LoadtestCommand } from './loadtest-command.js';
 import { ServeCommand } from './serve-command.js';
+import { TokenCommand } from './token-command.js';
 
 const cli = new Cli({
   binaryLabel: 'Shoal SFU',
@@ -14,6 +15,7 @@ const cli = new Cli({
 cli.register(ServeCommand);
 cli.register(BenchCommand);
 cli.register(LoadtestCommand);
+cli.register(TokenCommand);
 cli.register(Builtins.HelpCommand);
 cli.register(Builtins.VersionCommand);
 

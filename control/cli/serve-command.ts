@@ -3,6 +3,7 @@ import * as t from 'typanion';
 import { DEFAULT_CONFIG, type NodeConfig } from '../config.js';
 import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
+import { AuthOptionError, verificationKey } from './auth-options.js';
 import { integer } from './validators.js';
 
 /** `shoal serve`: runs a node until SIGTERM/SIGINT, then drains and exits 0. */
@@ -42,6 +43,9 @@ export class ServeCommand extends Command {
   maxParticipants = Option.String('--max-participants-per-room', String(DEFAULT_CONFIG.limits.maxParticipantsPerRoom), { env: 'SHOAL_MAX_PARTICIPANTS_PER_ROOM', validator: integer, description: `Participants one room may have on this node; default ${DEFAULT_CONFIG.limits.maxParticipantsPerRoom} (env SHOAL_MAX_PARTICIPANTS_PER_ROOM)` });
   maxConnections = Option.String('--max-connections', String(DEFAULT_CONFIG.limits.maxConnections), { env: 'SHOAL_MAX_CONNECTIONS', validator: integer, description: `WebSocket connections this node accepts at once; default ${DEFAULT_CONFIG.limits.maxConnections} (env SHOAL_MAX_CONNECTIONS)` });
   maxMessageRate = Option.String('--max-messages-per-second', String(DEFAULT_CONFIG.limits.maxMessagesPerSecond), { env: 'SHOAL_MAX_MESSAGES_PER_SECOND', validator: integer, description: `Signaling and data messages one connection may send per second, sustained (bursts of twice that pass); default ${DEFAULT_CONFIG.limits.maxMessagesPerSecond} (env SHOAL_MAX_MESSAGES_PER_SECOND)` });
+  authSecret = Option.String('--auth-secret', { env: 'SHOAL_AUTH_SECRET', description: 'Shared secret (at least 32 bytes) that access tokens are signed with, HS256; joins then need a token (env SHOAL_AUTH_SECRET)' });
+  authSecretFile = Option.String('--auth-secret-file', { env: 'SHOAL_AUTH_SECRET_FILE', description: 'File holding that secret instead (env SHOAL_AUTH_SECRET_FILE)' });
+  authPublicKey = Option.String('--auth-public-key', { env: 'SHOAL_AUTH_PUBLIC_KEY', description: 'PEM public key file that access tokens are checked with instead: P-256 EC (ES256) or RSA (RS256) (env SHOAL_AUTH_PUBLIC_KEY)' });
   natsUrl = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'NATS URL for clustering; reserved: accepted, the node runs standalone (env SHOAL_NATS_URL)' });
   logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: `Log level: fatal, error, warn, info, debug, trace or silent; default ${DEFAULT_CONFIG.logLevel} (env SHOAL_LOG_LEVEL)` });
 
@@ -50,6 +54,14 @@ export class ServeCommand extends Command {
     const range = this.udpPortRange ? parseRange(this.udpPortRange) : undefined;
     if (this.udpPortRange && !range) {
       this.context.stderr.write(`--udp-port-range must look like 40000-40999, not "${this.udpPortRange}"\n`);
+      return 2;
+    }
+    let auth;
+    try {
+      auth = verificationKey({ secret: this.authSecret, secretFile: this.authSecretFile, publicKeyFile: this.authPublicKey });
+    } catch (error) {
+      if (!(error instanceof AuthOptionError)) throw error;
+      this.context.stderr.write(`${error.message}\n`);
       return 2;
     }
     const config: NodeConfig = {
@@ -64,6 +76,7 @@ export class ServeCommand extends Command {
       udpPort: Number(this.udpPort),
       ...(range ? { udpPortRange: range } : {}),
       ...(this.natsUrl ? { natsUrl: this.natsUrl } : {}),
+      ...(auth ? { auth } : {}),
       limits: {
         maxParticipantsPerRoom: Number(this.maxParticipants),
         maxConnections: Number(this.maxConnections),

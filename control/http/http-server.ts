@@ -66,6 +66,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
             ws.end(1008, 'too slow: messages would be lost');
           }
         },
+        bufferedAmount: () => ws.getBufferedAmount(),
       };
       ws.getUserData().session = new SignalingSession(socket, options.rooms, options.maxMessageBytes, log);
     },

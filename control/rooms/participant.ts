@@ -1,30 +1,47 @@
 import type { Logger } from 'pino';
+import type { Grant } from '../auth/access-token.js';
 import type { ProducerInfo } from '../../media/worker/protocol.js';
-import type { ServerMessage } from '../signaling/codec.js';
+import type { ErrorCode, ServerMessage } from '../signaling/codec.js';
 import type { MediaWorkerHandle } from '../workers/media-worker-handle.js';
 
 /** Where a participant's server messages go: its signaling session. */
 export interface ParticipantSink {
   send(message: ServerMessage): void;
+  /**
+   * Sends a message that may be dropped (data) unless the client is behind
+   * with reading; false when it was dropped. Messages the session cannot do
+   * without (offers, candidates) use `send`.
+   */
+  trySend(message: ServerMessage): boolean;
   /** How the client encodes data messages it gets on a data channel. */
   readonly dataEncoding: 'binary' | 'json';
 }
 
+/** Removal of a participant the client did not ask for (replaced, worker failed, node draining). */
+export interface Removal {
+  code: ErrorCode;
+  message: string;
+}
+
 /**
- * One identity's presence in a room: its media worker, the tracks it
- * publishes and the tracks it receives. Messages for it are held back until
- * it has been told it joined, so nothing reaches a client before `joined`.
+ * One identity's presence in a room: its media worker, what its token allows,
+ * the tracks it publishes and the tracks it receives. Messages for it are held
+ * back until it has been told it joined, so nothing reaches a client before
+ * `joined`.
  */
 export class Participant {
   readonly published = new Map<string, ProducerInfo>();
   readonly subscribed = new Set<string>();
   state: 'joining' | 'joined' | 'left' = 'joining';
+  /** Why it was removed, when the client did not leave by itself. */
+  removal: Removal | undefined;
   private held: ServerMessage[] = [];
 
   constructor(
     readonly id: string,
     readonly identity: string,
     readonly room: string,
+    readonly grants: ReadonlySet<Grant>,
     readonly worker: MediaWorkerHandle,
     readonly sink: ParticipantSink,
     readonly log: Logger,
@@ -34,6 +51,11 @@ export class Participant {
     if (this.state === 'left') return;
     if (this.state === 'joining') this.held.push(message);
     else this.sink.send(message);
+  }
+
+  /** Like `send` for droppable messages: false when the client is not reading (or not in the room). */
+  trySend(message: ServerMessage): boolean {
+    return this.state === 'joined' && this.sink.trySend(message);
   }
 
   /** Sends `joined`, then whatever was held back meanwhile. */

@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ConnectionRole, ProducerInfo, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
+import { AccessDenied, requireGrant, type AccessControl } from '../auth/access-control.js';
 import type { NodeConfig } from '../config.js';
-import {
-  decodeDataMessage,
-  encodeDataMessage,
-  ErrorCode,
-  ProtocolError,
-  type DataMessage,
-} from '../signaling/codec.js';
+import { nameProblem } from '../signaling/names.js';
+import { decodeDataMessage, ErrorCode, ProtocolError, type DataMessage } from '../signaling/codec.js';
 import type { RoomStore, TrackRecord } from '../store/room-store.js';
 import { WorkerError, type MediaWorkerHandle } from '../workers/media-worker-handle.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
-import { Participant, type ParticipantSink } from './participant.js';
+import { DataRelay } from './data-relay.js';
+import { KeyedLock } from './keyed-lock.js';
+import { Participant, type ParticipantSink, type Removal } from './participant.js';
 import { chooseWorker } from './placement.js';
 import { Room } from './room.js';
 import { shoal } from '../../proto/generated/shoal.js';
+
+export type { Removal } from './participant.js';
 
 const { TrackKind, ConnectionRole: WireRole } = shoal.signaling.v1;
 
@@ -23,6 +23,8 @@ export interface JoinRequest {
   room: string;
   identity: string;
   mustExist: boolean;
+  /** Access token; required when the node has auth configured. */
+  token: string;
 }
 
 export interface RoomDump {
@@ -30,14 +32,10 @@ export interface RoomDump {
   participants: Array<{ participantId: string; identity: string; workerId: number; published: string[]; subscribed: number }>;
 }
 
-/** Removal of a participant the client did not ask for (replaced, worker failed, node draining). */
-export interface Removal {
-  code: ErrorCode;
-  message: string;
-}
-
-/** What ParticipantSink needs on top of sending: being told the participant is gone. */
+/** What ParticipantSink needs on top of sending: learning which participant it is, and that it is gone. */
 export interface SessionSink extends ParticipantSink {
+  /** The participant this session now is; called before `joined` is sent, so a removal can never miss it. */
+  attach(participant: Participant): void;
   removed(participant: Participant, removal: Removal): void;
 }
 
@@ -51,17 +49,24 @@ export class RoomService {
   private readonly rooms = new Map<string, Room>();
   private readonly participants = new Map<string, Participant>();
   private readonly sinks = new Map<Participant, SessionSink>();
+  /** Joins of one identity in one room are decided one after the other: the last one stays. */
+  private readonly joinLock = new KeyedLock();
+  /** Joins being decided, so that a drain can answer them before the sockets close. */
+  private readonly joining = new Set<Promise<unknown>>();
+  private readonly data: DataRelay;
   private draining = false;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly store: RoomStore,
+    private readonly access: AccessControl,
     private readonly config: NodeConfig,
     private readonly nodeId: string,
     private readonly log: Logger,
   ) {
-    pool.on('event', (worker, event) => this.onWorkerEvent(worker, event));
-    pool.on('workerFailed', (worker) => this.onWorkerFailed(worker));
+    this.data = new DataRelay(config.maxMessageBytes);
+    pool.on('event', (worker, event) => this.contained({ worker: worker.id, event: event.type }, () => this.onWorkerEvent(worker, event)));
+    pool.on('workerFailed', (worker) => this.contained({ worker: worker.id }, () => this.onWorkerFailed(worker)));
   }
 
   get roomCount(): number {
@@ -86,21 +91,128 @@ export class RoomService {
     }));
   }
 
+  /**
+   * Admits a session to a room (token checked when auth is on) and makes it a
+   * participant. A participant already in the room with the same identity is
+   * replaced (REPLACED); concurrent joins of one identity are decided in
+   * order, so exactly one of them stays.
+   */
   async join(sink: SessionSink, request: JoinRequest, joinedRequestId: number): Promise<Participant> {
-    if (this.draining) throw new ProtocolError(ErrorCode.SHUTTING_DOWN, 'this node is shutting down and takes no new joins');
-    let room = this.rooms.get(request.room);
-    if (!room && request.mustExist && !(await this.store.getRoom(request.room))) {
+    this.refuseWhileDraining();
+    const problem = nameProblem('room', request.room);
+    if (problem) throw new ProtocolError(ErrorCode.INVALID_NAME, problem);
+    const { identity, grants } = this.admit(request);
+    const identityProblem = nameProblem('identity', identity);
+    if (identityProblem) throw new ProtocolError(ErrorCode.INVALID_NAME, identityProblem);
+    const joined = this.joinLock.run(`${request.room}/${identity}`, () =>
+      this.joinNow(sink, { ...request, identity }, grants, joinedRequestId),
+    );
+    this.joining.add(joined);
+    void joined.catch(() => undefined).finally(() => this.joining.delete(joined));
+    return joined;
+  }
+
+  async publish(participant: Participant, sdp: string): Promise<{ sdp: string; tracks: TrackMid[] }> {
+    this.requireGrant(participant, 'publish', 'publishing');
+    const result = await participant.worker.request('publish', { participantId: participant.id, sdp }).catch((error) => {
+      throw this.toProtocolError(error);
+    });
+    if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
+    const now = new Set(result.producers.map((p) => p.trackId));
+    for (const track of [...participant.published.values()]) if (!now.has(track.trackId)) await this.unpublish(participant, track.trackId);
+    for (const producer of result.producers) {
+      if (participant.published.has(producer.trackId)) continue;
+      participant.published.set(producer.trackId, producer);
+      await this.store.putTrack(this.trackRecord(participant, producer));
+      const room = this.rooms.get(participant.room)!;
+      // Participants still joining get the room's tracks with `joined`.
+      for (const other of room.joinedOthers(participant)) {
+        other.send({ trackPublished: { track: this.trackMessage(producer) } });
+        this.subscribe(other, producer);
+      }
+      participant.log.info({ track: producer.trackId, kind: producer.kind, codec: producer.codec.mimeType }, 'track published');
+    }
+    return { sdp: result.sdp, tracks: result.producers.map((p) => ({ mid: p.mid, trackId: p.trackId })) };
+  }
+
+  async answerSubscriber(participant: Participant, sdp: string, offerId: number): Promise<void> {
+    await participant.worker.request('subscriberAnswer', { participantId: participant.id, sdp, offerId }).catch((error) => {
+      throw this.toProtocolError(error);
+    });
+  }
+
+  async addCandidate(participant: Participant, role: ConnectionRole, candidate: string, mid: string): Promise<void> {
+    if (role === 'publisher') this.requireGrant(participant, 'publish', 'a publisher connection');
+    if (candidate === '') return; // end of candidates: nothing to do for libdatachannel
+    await participant.worker.request('addCandidate', { participantId: participant.id, role, candidate, mid }).catch((error) => {
+      throw this.toProtocolError(error);
+    });
+  }
+
+  /**
+   * Sends a data message to the room (or to `toIdentities`), once to each
+   * recipient. `requestId` is echoed if some recipient cannot be reached.
+   */
+  sendData(from: Participant, message: DataMessage, requestId = 0): void {
+    const room = this.rooms.get(from.room);
+    if (!room || from.state !== 'joined') throw new ProtocolError(ErrorCode.NOT_JOINED, 'join a room first');
+    this.requireGrant(from, 'data', 'sending data');
+    this.data.relay(from, room, message, requestId);
+  }
+
+  async leave(participant: Participant): Promise<void> {
+    if (participant.state === 'left') return;
+    // Nobody was told of a participant that never finished joining: nobody is told it left.
+    const announced = participant.state === 'joined';
+    participant.state = 'left';
+    const room = this.rooms.get(participant.room);
+    for (const trackId of [...participant.published.keys()]) await this.unpublish(participant, trackId);
+    if (room) this.forget(participant, room);
+    participant.worker.request('closeParticipant', { participantId: participant.id }).catch(() => undefined);
+    if (announced) {
+      for (const other of room?.joinedOthers(participant) ?? []) {
+        other.send({ participantLeft: { participantId: participant.id, identity: participant.identity } });
+      }
+    }
+    await this.store.deleteParticipant(participant.room, participant.id);
+    if (room?.empty && this.rooms.get(room.name) === room) {
+      this.rooms.delete(room.name);
+      await this.store.deleteRoom(room.name);
+    }
+    participant.log.info('participant left');
+  }
+
+  /**
+   * Stops taking joins, removes every participant (their sessions are told
+   * why) and waits until every join in flight has been answered.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    const removal = { code: ErrorCode.SHUTTING_DOWN, message: 'this node is shutting down' };
+    await Promise.all([...this.participants.values()].map((p) => this.remove(p, removal)));
+    await Promise.allSettled([...this.joining]);
+    // The sessions reply to the joins that just failed in their own continuations: let them run.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  private async joinNow(sink: SessionSink, request: JoinRequest, grants: Participant['grants'], joinedRequestId: number): Promise<Participant> {
+    this.refuseWhileDraining();
+    if (request.mustExist && !this.rooms.has(request.room) && !(await this.store.getRoom(request.room))) {
       throw new ProtocolError(ErrorCode.UNKNOWN_ROOM, `room "${request.room}" does not exist`);
     }
-    const previous = room?.withIdentity(request.identity);
-    if (previous) {
-      await this.remove(previous, { code: ErrorCode.REPLACED, message: 'another session joined with this identity' });
-    }
-    room = this.rooms.get(request.room);
+    const previous = this.rooms.get(request.room)?.withIdentity(request.identity);
+    if (previous) await this.remove(previous, { code: ErrorCode.REPLACED, message: 'another session joined with this identity' });
+    this.refuseWhileDraining();
+
+    // From here to room.add nothing awaits: the room cannot be emptied and dropped under the newcomer.
+    let room = this.rooms.get(request.room);
+    const newRoom = !room;
     if (!room) {
       room = new Room(request.room);
       this.rooms.set(room.name, room);
-      await this.store.putRoom({ name: room.name, createdAtMs: Date.now() });
+    }
+    if (room.participants.size >= this.config.limits.maxParticipantsPerRoom) {
+      throw new ProtocolError(ErrorCode.ROOM_FULL, `room "${room.name}" has ${room.participants.size} participants, the most this node allows`);
     }
     const workerId = chooseWorker(
       this.pool.workers.map((w) => ({ workerId: w.id, alive: w.alive, participants: this.participantsOn(w) })),
@@ -108,29 +220,37 @@ export class RoomService {
       this.config.roomWorkerCapacity,
     );
     const worker = workerId === undefined ? undefined : this.pool.get(workerId);
-    if (!worker) throw new ProtocolError(ErrorCode.WORKER_FAILED, 'no media worker is available');
-
+    if (!worker) {
+      if (room.empty) this.rooms.delete(room.name);
+      throw new ProtocolError(ErrorCode.WORKER_FAILED, 'no media worker is available');
+    }
     const id = `PA_${randomBytes(6).toString('hex')}`;
     const log = this.log.child({ room: room.name, participant: id, identity: request.identity, worker: worker.id });
-    const participant = new Participant(id, request.identity, room.name, worker, sink, log);
+    const participant = new Participant(id, request.identity, room.name, grants, worker, sink, log);
     room.add(participant);
     this.participants.set(id, participant);
     this.sinks.set(participant, sink);
+
     try {
+      if (newRoom) await this.store.putRoom({ name: room.name, createdAtMs: Date.now() });
       await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity });
+      this.stillJoining(participant);
+      await this.store.putParticipant({
+        participantId: id,
+        room: room.name,
+        identity: request.identity,
+        nodeId: this.nodeId,
+        workerId: worker.id,
+        joinedAtMs: Date.now(),
+      });
+      this.stillJoining(participant);
     } catch (error) {
-      this.forget(participant, room);
+      await this.leave(participant);
       throw this.toProtocolError(error);
     }
-    await this.store.putParticipant({
-      participantId: id,
-      room: room.name,
-      identity: request.identity,
-      nodeId: this.nodeId,
-      workerId: worker.id,
-      joinedAtMs: Date.now(),
-    });
-    const others = room.others(participant);
+
+    sink.attach(participant);
+    const others = room.joinedOthers(participant);
     participant.markJoined({
       requestId: joinedRequestId,
       joined: {
@@ -147,107 +267,38 @@ export class RoomService {
     return participant;
   }
 
-  async publish(participant: Participant, sdp: string): Promise<{ sdp: string; tracks: TrackMid[] }> {
-    const result = await participant.worker.request('publish', { participantId: participant.id, sdp }).catch((error) => {
+  /** Throws the removal's error when the participant was removed (drain, worker failure) while joining. */
+  private stillJoining(participant: Participant): void {
+    if (participant.state !== 'left') return;
+    const removal = participant.removal ?? { code: ErrorCode.INTERNAL, message: 'removed while joining' };
+    throw new ProtocolError(removal.code, removal.message);
+  }
+
+  private refuseWhileDraining(): void {
+    if (this.draining) throw new ProtocolError(ErrorCode.SHUTTING_DOWN, 'this node is shutting down and takes no new joins');
+  }
+
+  private admit(request: JoinRequest): ReturnType<AccessControl['admit']> {
+    try {
+      return this.access.admit(request);
+    } catch (error) {
       throw this.toProtocolError(error);
-    });
-    if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
-    const now = new Set(result.producers.map((p) => p.trackId));
-    for (const track of [...participant.published.values()]) if (!now.has(track.trackId)) await this.unpublish(participant, track.trackId);
-    for (const producer of result.producers) {
-      if (participant.published.has(producer.trackId)) continue;
-      participant.published.set(producer.trackId, producer);
-      await this.store.putTrack(this.trackRecord(participant, producer));
-      const room = this.rooms.get(participant.room)!;
-      for (const other of room.others(participant)) {
-        other.send({ trackPublished: { track: this.trackMessage(producer) } });
-        this.subscribe(other, producer);
-      }
-      participant.log.info({ track: producer.trackId, kind: producer.kind, codec: producer.codec.mimeType }, 'track published');
     }
-    return { sdp: result.sdp, tracks: result.producers.map((p) => ({ mid: p.mid, trackId: p.trackId })) };
   }
 
-  async answerSubscriber(participant: Participant, sdp: string, offerId: number): Promise<void> {
-    await participant.worker.request('subscriberAnswer', { participantId: participant.id, sdp, offerId }).catch((error) => {
+  private requireGrant(participant: Participant, grant: Parameters<typeof requireGrant>[1], action: string): void {
+    try {
+      requireGrant(participant.grants, grant, action);
+    } catch (error) {
       throw this.toProtocolError(error);
-    });
-  }
-
-  async addCandidate(participant: Participant, role: ConnectionRole, candidate: string, mid: string): Promise<void> {
-    if (candidate === '') return; // end of candidates: nothing to do for libdatachannel
-    await participant.worker.request('addCandidate', { participantId: participant.id, role, candidate, mid }).catch((error) => {
-      throw this.toProtocolError(error);
-    });
-  }
-
-  /**
-   * Delivers a data message to the room (or to `toIdentities`): on each
-   * recipient's data channel when it is open, else over its WebSocket.
-   */
-  sendData(from: Participant, message: DataMessage): void {
-    const room = this.rooms.get(from.room);
-    if (!room || from.state !== 'joined') throw new ProtocolError(ErrorCode.NOT_JOINED, 'join a room first');
-    const size = message.payload === 'binary' ? (message.binary?.length ?? 0) : Buffer.byteLength(message.text ?? '');
-    if (size > this.config.maxMessageBytes) {
-      throw new ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `data payload of ${size} bytes is over ${this.config.maxMessageBytes}`);
     }
-    let recipients = room.others(from);
-    if (message.toIdentities.length > 0) {
-      recipients = [...new Set(message.toIdentities)].map((identity) => {
-        const recipient = room.withIdentity(identity);
-        if (!recipient) throw new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, `no participant "${identity}" in room "${room.name}"`);
-        return recipient;
-      });
-    }
-    const delivered: shoal.signaling.v1.DataMessage.$Properties = {
-      fromParticipantId: from.id,
-      fromIdentity: from.identity,
-      ...(message.unreliable ? { unreliable: true } : {}),
-      ...(message.payload === 'binary' ? { binary: message.binary } : { text: message.text }),
-    };
-    for (const recipient of recipients) {
-      if (recipient === from || recipient.state !== 'joined') continue;
-      const encoded = encodeDataMessage(delivered, recipient.sink.dataEncoding);
-      recipient.worker
-        .request('sendData', { participantId: recipient.id, unreliable: message.unreliable, message: encoded })
-        .then(
-          (sent) => sent || recipient.send({ data: delivered }),
-          () => recipient.send({ data: delivered }),
-        );
-    }
-  }
-
-  async leave(participant: Participant): Promise<void> {
-    if (participant.state === 'left') return;
-    participant.state = 'left';
-    const room = this.rooms.get(participant.room);
-    for (const trackId of [...participant.published.keys()]) await this.unpublish(participant, trackId);
-    if (room) this.forget(participant, room);
-    participant.worker.request('closeParticipant', { participantId: participant.id }).catch(() => undefined);
-    for (const other of room?.others(participant) ?? []) {
-      other.send({ participantLeft: { participantId: participant.id, identity: participant.identity } });
-    }
-    await this.store.deleteParticipant(participant.room, participant.id);
-    if (room?.empty && this.rooms.get(room.name) === room) {
-      this.rooms.delete(room.name);
-      await this.store.deleteRoom(room.name);
-    }
-    participant.log.info('participant left');
-  }
-
-  /** Stops taking joins and removes every participant (their sessions are told why). */
-  async drain(): Promise<void> {
-    this.draining = true;
-    await Promise.all(
-      [...this.participants.values()].map((p) =>
-        this.remove(p, { code: ErrorCode.SHUTTING_DOWN, message: 'this node is shutting down' }),
-      ),
-    );
   }
 
   private async remove(participant: Participant, removal: Removal): Promise<void> {
-    this.sinks.get(participant)?.removed(participant, removal);
+    if (participant.state === 'left') return;
+    participant.removal = removal;
+    // A participant still joining is answered by its join's error instead.
+    if (participant.state === 'joined') this.sinks.get(participant)?.removed(participant, removal);
     await this.leave(participant);
   }
 
@@ -260,6 +311,7 @@ export class RoomService {
 
   private subscribe(subscriber: Participant, track: ProducerInfo): void {
     if (subscriber.subscribed.has(track.trackId) || track.participantId === subscriber.id) return;
+    if (!subscriber.grants.has('subscribe')) return;
     subscriber.subscribed.add(track.trackId);
     subscriber.worker.request('consume', { participantId: subscriber.id, producer: track }).catch((error) => {
       subscriber.log.warn({ err: error, track: track.trackId }, 'could not subscribe');
@@ -269,7 +321,7 @@ export class RoomService {
   private async unpublish(publisher: Participant, trackId: string): Promise<void> {
     if (!publisher.published.delete(trackId)) return;
     const room = this.rooms.get(publisher.room);
-    for (const other of room?.others(publisher) ?? []) {
+    for (const other of room?.joinedOthers(publisher) ?? []) {
       if (other.subscribed.delete(trackId)) {
         other.worker.request('unconsume', { participantId: other.id, trackId }).catch(() => undefined);
       }
@@ -325,6 +377,15 @@ export class RoomService {
     }
   }
 
+  /** Runs a handler of an event nobody awaits (worker events): a failure is logged with its context, never thrown on. */
+  private contained(context: object, handler: () => void): void {
+    try {
+      handler();
+    } catch (error) {
+      this.log.error({ ...context, err: error }, 'event handler failed');
+    }
+  }
+
   private participantsOn(worker: MediaWorkerHandle): number {
     let count = 0;
     for (const p of this.participants.values()) if (p.worker === worker) count++;
@@ -363,6 +424,7 @@ export class RoomService {
 
   private toProtocolError(error: unknown): ProtocolError {
     if (error instanceof ProtocolError) return error;
+    if (error instanceof AccessDenied) return new ProtocolError(ErrorCode[error.problem], error.message);
     if (error instanceof WorkerError) {
       switch (error.code) {
         case 'INVALID_SDP':
@@ -385,4 +447,3 @@ export class RoomService {
 function wireRole(role: ConnectionRole): shoal.signaling.v1.ConnectionRole {
   return role === 'publisher' ? WireRole.PUBLISHER : WireRole.SUBSCRIBER;
 }
-

@@ -22,8 +22,9 @@ export class Room {
     return this.byIdentity.get(identity);
   }
 
-  others(participant: Participant): Participant[] {
-    return [...this.participants.values()].filter((p) => p !== participant);
+  /** The others that have been told they joined (and so hear of the room's events). */
+  joinedOthers(participant: Participant): Participant[] {
+    return [...this.participants.values()].filter((p) => p !== participant && p.state === 'joined');
   }
 
   tracks(): ProducerInfo[] {

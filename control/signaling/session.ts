@@ -11,14 +11,18 @@ import {
   type Encoding,
   type ServerMessage,
 } from './codec.js';
-import { nameProblem } from './names.js';
 
 const { ConnectionRole } = shoal.signaling.v1;
 
 /** The transport under a session: one WebSocket. */
 export interface SessionSocket {
   send(data: string | Uint8Array, binary: boolean): void;
+  /** Bytes sent but not yet taken by the client. */
+  bufferedAmount(): number;
 }
+
+/** A session whose socket holds more than this unsent refuses droppable messages (data) rather than fall further behind. */
+const DROPPABLE_BACKLOG_BYTES = 1024 * 1024;
 
 /**
  * One client's WebSocket: decodes its frames, answers in its encoding, and
@@ -82,6 +86,16 @@ export class SignalingSession implements SessionSink {
     this.socket.send(encodeServerMessage(out, this.encoding), this.encoding === 'binary');
   }
 
+  trySend(message: ServerMessage): boolean {
+    if (this.closed || this.socket.bufferedAmount() > DROPPABLE_BACKLOG_BYTES) return false;
+    this.send(message);
+    return true;
+  }
+
+  attach(participant: Participant): void {
+    if (!this.closed) this.participant = participant;
+  }
+
   removed(participant: Participant, removal: Removal): void {
     if (this.participant !== participant) return;
     this.participant = undefined;
@@ -115,7 +129,7 @@ export class SignalingSession implements SessionSink {
           break;
         }
         case 'data':
-          this.rooms.sendData(this.joined(), message.data as shoal.signaling.v1.DataMessage);
+          this.rooms.sendData(this.joined(), message.data as shoal.signaling.v1.DataMessage, requestId);
           break;
         case 'leave': {
           const participant = this.joined();
@@ -139,11 +153,9 @@ export class SignalingSession implements SessionSink {
 
   private async join(join: shoal.signaling.v1.Join, requestId: number): Promise<void> {
     if (this.participant) throw new ProtocolError(ErrorCode.ALREADY_JOINED, `already in room "${this.participant.room}"`);
-    const problem = nameProblem('room', join.room) ?? nameProblem('identity', join.identity);
-    if (problem) throw new ProtocolError(ErrorCode.INVALID_NAME, problem);
-    const participant = await this.rooms.join(this, { room: join.room, identity: join.identity, mustExist: join.mustExist }, requestId);
+    // The room service attaches the participant to this session before it sends `joined`.
+    const participant = await this.rooms.join(this, { room: join.room, identity: join.identity, mustExist: join.mustExist, token: join.token }, requestId);
     if (this.closed) await this.rooms.leave(participant);
-    else this.participant = participant;
   }
 
   private joined(): Participant {

@@ -25,6 +25,7 @@ const status = document.querySelector<HTMLElement>('#status')!;
 const grid = document.querySelector<HTMLElement>('#grid')!;
 const roomInput = form.elements.namedItem('room') as HTMLInputElement;
 const identityInput = form.elements.namedItem('identity') as HTMLInputElement;
+const tokenInput = form.elements.namedItem('token') as HTMLInputElement;
 
 const state: Window['shoalDemo'] = { client: undefined, localStream: undefined };
 window.shoalDemo = state;
@@ -33,6 +34,7 @@ const tiles = new Map<string, Tile>();
 const params = new URLSearchParams(location.search);
 roomInput.value = params.get('room') ?? roomInput.value;
 identityInput.value = params.get('identity') ?? `guest-${Math.random().toString(36).slice(2, 7)}`;
+tokenInput.value = params.get('token') ?? '';
 
 function signalingUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -83,7 +85,7 @@ function onTrackRemoved(remote: RemoteTrack): void {
   if (tile.stream.getTracks().length === 0) removeTile(remote.participantId);
 }
 
-async function join(room: string, identity: string): Promise<void> {
+async function join(room: string, identity: string, token: string): Promise<void> {
   joinButton.disabled = true;
   setStatus('Starting camera and microphone…');
   try {
@@ -102,7 +104,7 @@ async function join(room: string, identity: string): Promise<void> {
     client.on('close', () => {
       if (state.client === client) void cleanUp('Disconnected');
     });
-    await client.join(room, identity);
+    await client.join(room, identity, token ? { token } : {});
     await client.publish(local);
     leaveButton.disabled = false;
     setStatus(`In room "${room}" as ${identity}`);
@@ -129,6 +131,6 @@ async function cleanUp(message: string): Promise<void> {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   if (!form.reportValidity()) return;
-  void join(roomInput.value, identityInput.value);
+  void join(roomInput.value, identityInput.value, tokenInput.value.trim());
 });
 leaveButton.addEventListener('click', () => void cleanUp('Left the room'));

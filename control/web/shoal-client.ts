@@ -191,9 +191,12 @@ export class ShoalClient extends EventTarget {
     return () => this.removeEventListener(type, wrapped);
   }
 
-  /** Enters a room (created when missing). Room and identity: 1 to 64 of [A-Za-z0-9_-]. */
-  async join(room: string, identity: string): Promise<JoinedRoom> {
-    const reply = await this.request({ join: { room, identity } });
+  /**
+   * Enters a room (created when missing). Room and identity: 1 to 64 of [A-Za-z0-9_-]. A node with
+   * auth needs `token` (docs/security.md); the identity is then the token's (pass it, or "").
+   */
+  async join(room: string, identity: string, options: { token?: string; mustExist?: boolean } = {}): Promise<JoinedRoom> {
+    const reply = await this.request({ join: { room, identity, ...options } });
     const joined = reply.joined!;
     return { room: joined.room, participantId: joined.participantId, identity: joined.identity, participants: joined.participants ?? [] };
   }

@@ -5,7 +5,7 @@ import { Consumer } from '../forwarding/consumer.js';
 import { encodingName } from '../sdp/codecs.js';
 import { SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
-import { relayIncomingData, sendOnChannel } from './data-channels.js';
+import { relayIncomingData, sendOnChannel, type DataSendResult } from './data-channels.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
@@ -169,7 +169,7 @@ export class SubscriberTransport {
     this.candidates.add(candidate, mid);
   }
 
-  sendData(unreliable: boolean, message: string | Uint8Array): boolean {
+  sendData(unreliable: boolean, message: string | Uint8Array): DataSendResult {
     return sendOnChannel(unreliable ? this.unreliable : this.reliable, message);
   }
 

@@ -111,7 +111,7 @@ export class MediaWorker {
       this.closeParticipant(participantId);
     },
     sendData: ({ participantId, unreliable, message }) => {
-      return this.participants.get(participantId)?.subscriber.sendData(unreliable, message) ?? false;
+      return this.participants.get(participantId)?.subscriber.sendData(unreliable, message) ?? 'unavailable';
     },
     getStats: () => this.stats(),
     shutdown: () => this.closeAll(),

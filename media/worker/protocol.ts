@@ -68,8 +68,11 @@ export interface WorkerRequests {
   consume: [{ participantId: string; producer: ProducerInfo }, void];
   unconsume: [{ participantId: string; trackId: string }, void];
   closeParticipant: [{ participantId: string }, void];
-  /** Sends an encoded data message on the participant's reliable or unreliable channel; false when it is not open. */
-  sendData: [{ participantId: string; unreliable: boolean; message: string | Uint8Array }, boolean];
+  /**
+   * Sends an encoded data message on the participant's reliable or unreliable channel: 'sent' (taken, will
+   * be delivered), 'unavailable' (channel not open: use another path) or 'full' (the recipient does not read).
+   */
+  sendData: [{ participantId: string; unreliable: boolean; message: string | Uint8Array }, 'sent' | 'unavailable' | 'full'];
   getStats: [Record<string, never>, WorkerStats];
   /** Closes every connection, releases the binding; the worker exits after answering. */
   shutdown: [Record<string, never>, void];

@@ -150,21 +150,6 @@ describe('bad input gets an error and harms nothing', { timeout: 60_000 }, () =>
     assert.equal(errorCode(reply), 'INVALID_STATE');
   });
 
-  test('a client too slow to read its messages is disconnected, not silently skipped', async () => {
-    const reader = await joinedClient('slow', 'reader');
-    const writer = await joinedClient('slow', 'writer');
-    const closed = new Promise<number>((resolve) => reader.onClose(resolve));
-    reader.pauseReading();
-    // 5000 × 3.5 KiB data messages: far over what the kernel and the server's 4 MiB buffer hold.
-    for (let i = 0; i < 5000; i++) writer.send({ data: { text: 'x'.repeat(MAX_MESSAGE_BYTES - 600), toIdentities: ['reader'] } });
-    assert.equal((await writer.request({ ping: { nonce: 1 } })).message, 'pong');
-    reader.resumeReading();
-    // The close frame (1008) sits behind the backlog; the socket may just end (1006). Either way it
-    // is closed: without this the server would drop messages and leave the socket open.
-    const code = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 15_000))]);
-    assert.ok([1006, 1008].includes(code), `socket closed with ${code} (-1: still open after 15 s)`);
-  });
-
   const unsafeNames: Array<[string, string]> = [
     ['a dot', 'room.one'],
     ['a star', 'room*'],

@@ -6,7 +6,8 @@ import { errorCode, sfuForThisFile, sleep, waitUntil } from '../support/peers.js
 
 const { DataMessage } = shoal.signaling.v1;
 
-const env = sfuForThisFile();
+// Bursts below send hundreds of messages at once: the per-connection rate limit is not what they test.
+const env = sfuForThisFile({ limits: { maxMessagesPerSecond: 100_000 } });
 const sockets: SignalingClient[] = [];
 afterEach(() => {
   for (const socket of sockets.splice(0)) socket.close();
@@ -91,5 +92,49 @@ describe('data', { timeout: 60_000 }, () => {
     assert.equal(errorCode(error), 'MALFORMED_MESSAGE');
     assert.ok(alice.sendOnChannel('reliable', JSON.stringify({ text: 'still fine' })));
     await waitUntil(() => bob.dataReceived.length === 1, 5000, 'the next message');
+  });
+
+  test('a burst of 40 messages of 60 KB reaches each recipient exactly once', async () => {
+    const bob = await env.peers.join('data-6', 'bob');
+    await bob.waitForChannels();
+    const alice = await webSocketOnly('data-6', 'alice');
+    const body = 'x'.repeat(60_000);
+    for (let i = 0; i < 40; i++) alice.send({ data: { text: `${i}:${body}` } });
+    const overSocket = () => bob.signaling.received.filter((e) => e.message === 'data').length;
+    await waitUntil(() => bob.dataReceived.length + overSocket() >= 40, 15_000, '40 messages at bob');
+    // Anything delivered twice would arrive right behind: give it the time to.
+    await sleep(500);
+    const indexes = bob.dataReceived.map((d) => Number(decodeText(d.message).text!.split(':')[0]));
+    assert.equal(overSocket(), 0, 'nothing over the WebSocket while the channel is open');
+    assert.deepEqual(indexes, Array.from({ length: 40 }, (_, i) => i), 'each message once, in order');
+    assert.equal(alice.received.filter((e) => e.message === 'error').length, 0, 'no error for the sender');
+  });
+
+  test('a recipient that does not read misses messages but stays in the room; the sender is told', async () => {
+    const reader = await webSocketOnly('data-7', 'reader');
+    const writer = await webSocketOnly('data-7', 'writer');
+    let closedWith: number | undefined;
+    reader.onClose((code) => (closedWith = code));
+    reader.pauseReading();
+    const body = 'y'.repeat(60_000);
+    const burst = 300;
+    for (let i = 0; i < burst; i++) writer.send({ requestId: 1000 + i, data: { text: `${i}:${body}`, toIdentities: ['reader'] } });
+    const undelivered = () => writer.received.filter((e) => errorCode(e) === 'DATA_NOT_DELIVERED');
+    await waitUntil(() => undelivered().length > 0, 15_000, 'the writer to learn of undelivered messages');
+    const first = undelivered()[0]!;
+    assert.match((first.error as { message: string }).message, /reader \(not reading\)/);
+    assert.ok(first.requestId >= 1000, 'the error names the message it is about');
+    assert.equal((await writer.request({ ping: { nonce: 1 } })).message, 'pong', 'the writer carries on');
+    reader.resumeReading();
+    // Everything the writer was not told about arrives, once.
+    await waitUntil(() => reader.received.filter((e) => e.message === 'data').length + undelivered().length >= burst, 30_000, 'every message delivered or reported');
+    await sleep(300);
+    const delivered = reader.received.filter((e) => e.message === 'data').map((e) => Number((e.data as { text: string }).text.split(':')[0]));
+    assert.equal(delivered.length + undelivered().length, burst, `${delivered.length} delivered + ${undelivered().length} reported`);
+    assert.equal(new Set(delivered).size, delivered.length, 'no duplicates');
+    assert.equal(closedWith, undefined, 'the reader was not disconnected');
+    assert.ok(env.sfu.node.rooms.dump().find((r) => r.name === 'data-7')?.participants.some((p) => p.identity === 'reader'), 'and is still in the room');
+    writer.send({ data: { text: 'after the storm', toIdentities: ['reader'] } });
+    await reader.waitFor((e) => e.message === 'data' && (e.data as { text: string }).text === 'after the storm');
   });
 });
