@@ -3,6 +3,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
+import { verifyAccessToken } from '../../control/auth/access-token.js';
+import { SignalingClient } from '../../bench/client/signaling-client.js';
 import { errorCode, Peers, waitUntil } from '../support/peers.js';
 import { freeUdpPorts } from '../support/sfu.js';
 
@@ -23,6 +25,14 @@ const OPTIONS: Array<[string, string]> = [
   ['--max-publisher-bitrate', 'SHOAL_MAX_PUBLISHER_BITRATE'],
   ['--max-message-size', 'SHOAL_MAX_MESSAGE_SIZE'],
   ['--drain-timeout', 'SHOAL_DRAIN_TIMEOUT'],
+  ['--max-tracks-per-participant', 'SHOAL_MAX_TRACKS_PER_PARTICIPANT'],
+  ['--max-candidates', 'SHOAL_MAX_CANDIDATES'],
+  ['--max-participants-per-room', 'SHOAL_MAX_PARTICIPANTS_PER_ROOM'],
+  ['--max-connections', 'SHOAL_MAX_CONNECTIONS'],
+  ['--max-messages-per-second', 'SHOAL_MAX_MESSAGES_PER_SECOND'],
+  ['--auth-secret', 'SHOAL_AUTH_SECRET'],
+  ['--auth-secret-file', 'SHOAL_AUTH_SECRET_FILE'],
+  ['--auth-public-key', 'SHOAL_AUTH_PUBLIC_KEY'],
   ['--nats', 'SHOAL_NATS_URL'],
   ['--log-level', 'SHOAL_LOG_LEVEL'],
 ];
@@ -126,5 +136,64 @@ describe('shoal serve', { timeout: 60_000 }, () => {
       peers.closeAll();
       node.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('shoal token and a node that requires tokens', { timeout: 60_000 }, () => {
+  const SECRET = 'a secret of at least thirty-two bytes for the CLI test';
+  const token = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [CLI, 'token', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+
+  test('shoal token mints a token with the room, identity, grants and lifetime asked for', () => {
+    const result = token(['--room', 'demo', '--identity', 'alice', '--grants', 'subscribe,data', '--ttl', '10m'], { SHOAL_AUTH_SECRET: SECRET });
+    assert.equal(result.status, 0, result.stderr);
+    const claims = verifyAccessToken(result.stdout.trim(), { algorithm: 'HS256', secret: Buffer.from(SECRET) });
+    assert.equal(claims.room, 'demo');
+    assert.equal(claims.identity, 'alice');
+    assert.deepEqual([...claims.grants].sort(), ['data', 'subscribe']);
+    assert.ok(Math.abs(claims.exp - (Date.now() / 1000 + 600)) < 30, 'expires in 10 minutes');
+  });
+
+  test('shoal token refuses what it cannot sign, with a usage error', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--room', 'demo', '--identity', 'alice'], /a key is needed/],
+      [['--room', 'demo', '--identity', 'alice', '--auth-secret', SECRET, '--grants', 'publish,fly'], /unknown grant "fly"/],
+      [['--room', 'demo', '--identity', 'alice', '--auth-secret', SECRET, '--ttl', 'soon'], /--ttl/],
+      [['--identity', 'alice', '--auth-secret', SECRET], /--room is needed/],
+      [['--room', 'demo.x', '--identity', 'alice', '--auth-secret', SECRET], /room contains/],
+      [['--room', 'demo', '--identity', 'alice', '--private-key', '/nonexistent.pem'], /cannot read/],
+    ];
+    for (const [args, message] of cases) {
+      const result = token(args);
+      assert.equal(result.status, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+    assert.equal(token(['--identity', 'ops', '--grants', 'admin', '--auth-secret', SECRET]).status, 0, 'an admin token needs no room');
+  });
+
+  test('serve with SHOAL_AUTH_SECRET: a join needs a token; an open node says it is open', async () => {
+    const open = await serve(await loopbackEnv());
+    assert.ok(open.logs.some((l) => l.level === 40 && /no auth secret/.test(String(l.msg))), 'a warning that the node is open');
+    open.child.kill('SIGTERM');
+    await once(open.child, 'exit');
+
+    const secured = await serve({ ...(await loopbackEnv()), SHOAL_AUTH_SECRET: SECRET });
+    try {
+      assert.ok(!secured.logs.some((l) => /no auth secret/.test(String(l.msg))));
+      const client = await SignalingClient.connect(`ws://127.0.0.1:${secured.port}/ws`, 'json');
+      assert.equal(errorCode(await client.request({ join: { room: 'demo', identity: 'alice' } })), 'TOKEN_REQUIRED');
+      const minted = token(['--room', 'demo', '--identity', 'alice', '--auth-secret', SECRET]).stdout.trim();
+      assert.equal((await client.request({ join: { room: 'demo', identity: 'alice', token: minted } })).message, 'joined');
+      client.close();
+    } finally {
+      secured.child.kill('SIGTERM');
+      await once(secured.child, 'exit');
+    }
+  });
+
+  test('a secret that is too short is refused at start', async () => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--auth-secret', 'short'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...(await loopbackEnv()) } });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stdout + result.stderr, /at least 32 bytes/);
   });
 });
