@@ -1,6 +1,7 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { DEFAULT_CONFIG, type NodeConfig } from '../config.js';
+import { containUncaughtErrors } from '../logging/contain-uncaught.js';
 import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
 import { AuthOptionError, verificationKey } from './auth-options.js';
@@ -91,6 +92,7 @@ export class ServeCommand extends Command {
         ...(this.announcedIp ? { announcedAddress: this.announcedIp } : {}),
       },
     };
+    containUncaughtErrors(log);
     let node: ShoalNode;
     try {
       node = new ShoalNode(config, log);

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
 import { verifyAccessToken } from '../../control/auth/access-token.js';
 import { SignalingClient } from '../../bench/client/signaling-client.js';
-import { errorCode, Peers, waitUntil } from '../support/peers.js';
+import { errorCode, packetsDuring, Peers, waitUntil } from '../support/peers.js';
 import { freeUdpPorts } from '../support/sfu.js';
 
 const CLI = 'dist/control/cli/main.js';
@@ -45,8 +45,8 @@ interface Served {
 }
 
 /** Starts `shoal serve` as its own process and waits for its "listening" log line. */
-async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+async function serve(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -132,6 +132,38 @@ describe('shoal serve', { timeout: 60_000 }, () => {
       assert.ok(took < 5000, `drained in ${took} ms`);
       assert.equal(errorCode(await told), 'SHUTTING_DOWN');
       assert.ok(node.logs.some((l) => l.msg === 'drained'));
+    } finally {
+      peers.closeAll();
+      node.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the main thread', { timeout: 60_000 }, () => {
+  test('an exception outside any request (listener, timer, unhandled rejection) is logged and contained; media keeps flowing', async () => {
+    const injector = new URL('../support/inject-faults.js', import.meta.url).href;
+    const node = await serve(await loopbackEnv(), [], ['--import', injector]);
+    const peers = new Peers(`ws://127.0.0.1:${node.port}/ws`);
+    try {
+      const { trackIds } = await peers.publisher('faults', 'alice');
+      const bob = await peers.join('faults', 'bob');
+      for (const id of trackIds) await bob.waitForPackets(id, 10);
+      node.child.kill('SIGUSR2');
+      const contained = () => node.logs.filter((l) => /contained/.test(String(l.msg)));
+      await waitUntil(() => contained().length === 3 || node.child.exitCode !== null, 10_000, 'three contained failures');
+      assert.equal(node.child.exitCode, null, 'the node is still running');
+      const messages = contained().map((l) => `${l.origin}: ${(l.err as { message: string }).message}`).sort();
+      assert.deepEqual(messages, [
+        'uncaughtException: injected: thrown in a listener',
+        'uncaughtException: injected: thrown in a timer',
+        'unhandledRejection: injected: rejected and never handled',
+      ]);
+      assert.ok(contained().every((l) => l.level === 50 && typeof (l.err as { stack?: string }).stack === 'string'), 'logged as errors with their stacks');
+      assert.ok((await packetsDuring(bob, trackIds, 500)) > 0, 'media keeps flowing');
+      assert.equal((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status, 200);
+      node.child.kill('SIGTERM');
+      const [code] = (await once(node.child, 'exit')) as [number];
+      assert.equal(code, 0, 'and it still drains cleanly');
     } finally {
       peers.closeAll();
       node.child.kill('SIGKILL');
