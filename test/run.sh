@@ -48,6 +48,8 @@ stage lint npm run -s lint
 stage unit run 2 dist/test/unit
 # One at a time: media timing tests and the Chromium ramp-up measure better on an unloaded machine.
 stage integration run 1 dist/test/integration
+# Fuzzing: SHOAL_FUZZ_CASES generated cases per target (10 000 by default), see test/fuzz/kit.ts.
+stage fuzz run 1 dist/test/fuzz
 stage browser run 1 dist/test/browser
 printf '\n%s' "$summary"
 exit $failed

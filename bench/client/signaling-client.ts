@@ -73,9 +73,13 @@ export class SignalingClient {
     this.ws.on('close', (code) => listener(code));
   }
 
-  /** Sends raw bytes or text, for testing bad input. */
-  sendRaw(data: string | Buffer): void {
-    this.ws.send(data);
+  /**
+   * Sends raw bytes or text, for testing bad input: a string goes as a text frame, bytes as a binary
+   * frame unless `text` is set (then as a text frame, valid UTF-8 or not).
+   */
+  sendRaw(data: string | Buffer, options: { text?: boolean } = {}): void {
+    if (this.closed) return;
+    this.ws.send(data, options.text ? { binary: false } : {});
   }
 
   /** Sends with a fresh request id; resolves with the reply carrying that id (an error reply included). */

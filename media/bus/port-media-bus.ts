@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { shoal } from '../../proto/generated/shoal.js';
+import { decodeBusFrames } from './bus-frames.js';
 import type { BusSubscription, MediaBus } from './media-bus.js';
 
 const { MediaFrameBatch, FrameKind } = shoal.media.v1;
@@ -115,10 +116,9 @@ export class PortMediaBus implements MediaBus {
       }
       return;
     }
-    const batch = MediaFrameBatch.decode(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
-    for (const frame of batch.frames as shoal.media.v1.MediaFrame[]) {
-      const packet = frame.packet as Buffer;
-      if (frame.kind === FrameKind.FEEDBACK) {
+    for (const frame of decodeBusFrames(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength))) {
+      const { packet } = frame;
+      if (frame.kind === 'feedback') {
         this.producers.get(frame.trackId)?.(packet);
         continue;
       }

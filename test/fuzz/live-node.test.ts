@@ -1,0 +1,132 @@
+/**
+ * Fuzzing against a live node with real media workers: signaling frames over
+ * WebSockets, and publisher offers through a worker's libdatachannel. A
+ * publisher/subscriber pair in another room must keep receiving throughout,
+ * and no worker may be replaced.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
+import type { MediaPeer } from '../../bench/client/media-peer.js';
+import { SignalingClient, type ServerEvent } from '../../bench/client/signaling-client.js';
+import type { MediaWorkerHandle } from '../../control/workers/media-worker-handle.js';
+import { errorCode, Peers, waitUntil } from '../support/peers.js';
+import { startSfu, type TestSfu } from '../support/sfu.js';
+import { publisherOffer, signalingJson, signalingProtobuf } from './generators.js';
+import { fuzzCases, fuzzSeed, Random, runFuzz } from './kit.js';
+
+const CONNECTIONS = 8;
+/** Frames a connection sends before it waits for the node to answer a ping (keeps the node's queue short). */
+const FRAMES_PER_PING = 50;
+
+let sfu: TestSfu;
+let peers: Peers;
+let workers: readonly MediaWorkerHandle[];
+let bystander: MediaPeer;
+let bystanderTracks: string[];
+/** The longest time the bystander went without a packet while a fuzz test ran, ms. */
+let longestGapMs = 0;
+let gapTimer: NodeJS.Timeout | undefined;
+
+before(async () => {
+  // The fuzzers send thousands of messages a second per connection: the rate limit is not what they test.
+  sfu = await startSfu({ workers: 2, limits: { maxMessagesPerSecond: 1_000_000 } });
+  workers = [...sfu.node.pool.workers];
+  peers = new Peers(sfu.url);
+  const publisher = await peers.publisher('bystanders', 'pub');
+  bystander = await peers.join('bystanders', 'sub');
+  bystanderTracks = publisher.trackIds;
+  for (const id of bystanderTracks) await bystander.waitForPackets(id, 10);
+});
+
+after(async () => {
+  peers.closeAll();
+  await sfu.stop();
+  nodeDataChannel.cleanup();
+});
+
+/** Samples the bystander's packet count every 50 ms and keeps the longest time without a new packet. */
+function watchBystander(): void {
+  let last = -1;
+  let since = performance.now();
+  longestGapMs = 0;
+  gapTimer = setInterval(() => {
+    const packets = bystanderTracks.reduce((n, id) => n + (bystander.received.get(id)?.packets ?? 0), 0);
+    const now = performance.now();
+    if (packets !== last) {
+      last = packets;
+      since = now;
+    }
+    longestGapMs = Math.max(longestGapMs, now - since);
+  }, 50);
+}
+
+function assertUndisturbed(): void {
+  clearInterval(gapTimer);
+  assert.deepEqual(sfu.node.pool.workers, workers, 'no worker was replaced');
+  assert.ok(sfu.node.pool.workers.every((w) => w.alive), 'every worker is alive');
+  assert.ok(longestGapMs < 1000, `the bystander went ${longestGapMs.toFixed(0)} ms without a packet`);
+}
+
+describe('fuzzing a live node', { timeout: 600_000 }, () => {
+  test('signaling frames (JSON and protobuf) from several connections while media flows', async (t) => {
+    watchBystander();
+    const total = fuzzCases();
+    const seed = fuzzSeed();
+    const rng = new Random(seed);
+    const clients = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => SignalingClient.connect(sfu.url, i % 2 ? 'binary' : 'json')));
+    const closes = new Map<SignalingClient, number>();
+    for (const c of clients) c.onClose((code) => closes.set(c, code));
+    let sent = 0;
+    while (sent < total) {
+      // Each round: every open connection sends a batch of frames, then must answer a ping.
+      await Promise.all(
+        clients.map(async (c) => {
+          if (c.closed) return;
+          for (let i = 0; i < FRAMES_PER_PING && sent < total; i++, sent++) {
+            if (c.encoding === 'json') c.sendRaw(Buffer.from(signalingJson(rng)), { text: true });
+            else c.sendRaw(Buffer.from(signalingProtobuf(rng)));
+          }
+          const pong = await c.request({ ping: { nonce: sent } }, 30_000).catch((error: Error) => error);
+          if (!c.closed) assert.ok(!(pong instanceof Error), `an open connection answers: ${String(pong)}`);
+        }),
+      );
+      if (clients.every((c) => c.closed)) break;
+    }
+    const replies = clients.flatMap((c) => c.received);
+    const errors = new Map<string, number>();
+    for (const e of replies.filter((r: ServerEvent) => r.message === 'error')) errors.set(errorCode(e)!, (errors.get(errorCode(e)!) ?? 0) + 1);
+    t.diagnostic(`${sent} frames, seed ${seed}; ${replies.length} replies; errors ${JSON.stringify(Object.fromEntries(errors))}; closed ${JSON.stringify([...closes.values()])}; bystander's longest gap ${longestGapMs.toFixed(0)} ms`);
+    assert.equal(sent, total, 'every frame was sent (some connection stayed open)');
+    assert.equal(errors.get('INTERNAL') ?? 0, 0, 'no INTERNAL error');
+    for (const c of clients) c.close();
+    assertUndisturbed();
+  });
+
+  test('publisher offers through a real worker', async (t) => {
+    watchBystander();
+    const publishers = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => SignalingClient.connect(sfu.url, i % 2 ? 'binary' : 'json')));
+    for (const [i, c] of publishers.entries()) assert.equal((await c.request({ join: { room: `sdp-fuzz-${i % 2}`, identity: `p${i}` } })).message, 'joined');
+    const outcomes = new Map<string, number>();
+    let next = 0;
+    const report = await runFuzz<string>({
+      name: 'sdp-worker',
+      generate: publisherOffer,
+      check: async (sdp) => {
+        const c = publishers[next++ % publishers.length]!;
+        const reply = await c.request({ publishOffer: { sdp } }, 30_000);
+        const outcome = reply.message === 'publishAnswer' ? 'answered' : errorCode(reply)!;
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        if (!['answered', 'INVALID_SDP', 'TOO_MANY_TRACKS', 'TOO_MANY_CANDIDATES'].includes(outcome)) {
+          throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
+        }
+      },
+      expected: () => false,
+    });
+    t.diagnostic(`${report.cases} offers + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(0)} ms; ${JSON.stringify(Object.fromEntries(outcomes))}; bystander's longest gap ${longestGapMs.toFixed(0)} ms`);
+    assert.deepEqual(report.failures, []);
+    for (const c of publishers) c.close();
+    await waitUntil(() => sfu.node.rooms.dump().every((r) => !r.name.startsWith('sdp-fuzz')), 5000, 'the fuzzing publishers to leave');
+    assertUndisturbed();
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * Fuzzing of the parsers that take network input, in process: the signaling
+ * decoder (JSON text frames, protobuf binary frames, data channel messages),
+ * SDP offers, RTP and RTCP packets, and media bus frames. Each target runs its
+ * regression cases and SHOAL_FUZZ_CASES generated ones (10 000 by default).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decodeBusFrames, BusFrameError } from '../../media/bus/bus-frames.js';
+import { buildRtxPacket, rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
+import { parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
+import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../../media/rtp/rewriter.js';
+import { isRtp, payloadOffset, sequenceNumber } from '../../media/rtp/rtp-packet.js';
+import { preparePublisherOffer } from '../../media/sdp/publisher-offer.js';
+import { parseSdp, SdpError } from '../../media/sdp/sdp.js';
+import { decodeClientMessage, decodeDataMessage, ProtocolError } from '../../control/signaling/codec.js';
+import { shoal } from '../../proto/generated/shoal.js';
+import { busMessage, publisherOffer, rtcpPacket, rtpPacket, signalingJson, signalingProtobuf } from './generators.js';
+import { FuzzFinding, runFuzz, type FuzzReport, type FuzzTarget, type Input } from './kit.js';
+
+const { ClientMessage } = shoal.signaling.v1;
+
+function expect(condition: boolean, what: string): void {
+  if (!condition) throw new FuzzFinding(what);
+}
+
+async function fuzz<T extends Input>(target: FuzzTarget<T>): Promise<FuzzReport> {
+  const report = await runFuzz(target);
+  assert.deepEqual(report.failures, [], `${target.name}: ${report.failures.length} failing inputs`);
+  assert.ok(report.cases > 0);
+  return report;
+}
+
+const isProtocolError = (error: unknown) => error instanceof ProtocolError;
+
+/** A decoded client message must carry a known type and survive a protobuf round trip. */
+function checkDecoded(message: shoal.signaling.v1.ClientMessage): void {
+  expect(typeof message.message === 'string' && message.message.length > 0, 'a decoded message has a type');
+  const again = decodeClientMessage(ClientMessage.encode(message).finish(), true);
+  expect(again.message === message.message, `round trip kept the type (${message.message} → ${again.message})`);
+}
+
+describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
+  test('signaling JSON text frames: a message or MALFORMED/UNKNOWN, nothing else', async (t) => {
+    const report = await fuzz<Uint8Array>({
+      name: 'signaling-json',
+      generate: signalingJson,
+      check: (frame) => checkDecoded(decodeClientMessage(frame, false)),
+      expected: isProtocolError,
+    });
+    t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
+  });
+
+  test('signaling protobuf binary frames', async (t) => {
+    const report = await fuzz<Uint8Array>({
+      name: 'signaling-protobuf',
+      generate: signalingProtobuf,
+      check: (frame) => checkDecoded(decodeClientMessage(frame, true)),
+      expected: isProtocolError,
+    });
+    t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
+  });
+
+  test('data channel messages (text and binary)', async (t) => {
+    const report = await fuzz<Uint8Array>({
+      name: 'data-message',
+      generate: (rng) => (rng.chance(0.5) ? signalingJson(rng) : signalingProtobuf(rng)),
+      check: (bytes) => {
+        decodeDataMessage(bytes);
+        decodeDataMessage(Buffer.from(bytes).toString('utf8'));
+      },
+      expected: isProtocolError,
+    });
+    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
+  });
+
+  test('SDP offers: a usable offer or SdpError; what is answered parses again', async (t) => {
+    const report = await fuzz<string>({
+      name: 'sdp-offer',
+      generate: publisherOffer,
+      check: (sdp) => {
+        const prepared = preparePublisherOffer(sdp);
+        const again = preparePublisherOffer(prepared.sdp);
+        expect(again.tracks.length === prepared.tracks.length, 'preparing a prepared offer keeps its tracks');
+        expect(prepared.tracks.length <= parseSdp(prepared.sdp).media.length, 'at most one track per m-line');
+      },
+      expected: (error) => error instanceof SdpError,
+    });
+    t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
+  });
+
+  test('RTCP: feedback parsing never throws and stays within the packet', async (t) => {
+    const report = await fuzz<Uint8Array>({
+      name: 'rtcp',
+      generate: rtcpPacket,
+      check: (packet) => {
+        const feedback = parseFeedback(packet);
+        const seqs = feedback.nacks.reduce((n, nack) => n + nack.seqs.length, 0);
+        expect(seqs <= 17 * Math.floor(packet.length / 4), `${seqs} NACKed sequence numbers from ${packet.length} bytes`);
+        expect(feedback.nacks.every((n) => n.seqs.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffff)), 'sequence numbers are 16-bit');
+        expect([...feedback.keyframe, ...feedback.nacks.map((n) => n.ssrc)].every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffffffff), 'SSRCs are 32-bit');
+        const remb = parseRembBitrate(packet);
+        expect(remb === undefined || (Number.isFinite(remb) && remb >= 0), 'a REMB bitrate is a finite number');
+      },
+      expected: () => false,
+    });
+    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
+  });
+
+  test('RTP: header reading, rewriting and RTX wrapping never throw and restore the packet', async (t) => {
+    const rewriter = new RtpRewriter(0x11223344, 96, 90000);
+    const header: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
+    let now = 0;
+    const report = await fuzz<Uint8Array>({
+      name: 'rtp',
+      generate: rtpPacket,
+      check: (input) => {
+        const packet = Buffer.from(input);
+        if (!isRtp(packet)) return;
+        expect(payloadOffset(packet) <= packet.length, 'the payload starts inside the packet');
+        const original = Buffer.from(packet);
+        readSourceHeader(packet, header);
+        now += 20;
+        if (rewriter.rewrite(packet, header, now)) {
+          const rtx = buildRtxPacket(packet, 0x55667788, 97, 1);
+          expect(rtxOriginalSequenceNumber(rtx) === sequenceNumber(packet), 'RTX carries the original sequence number');
+        }
+        restoreHeader(packet, header);
+        expect(packet.equals(original), 'the shared packet is restored after a fan-out');
+      },
+      expected: () => false,
+    });
+    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
+  });
+
+  test('media bus frames: checked frames or BusFrameError', async (t) => {
+    const report = await fuzz<Uint8Array>({
+      name: 'bus-frames',
+      generate: busMessage,
+      check: (message) => {
+        for (const frame of decodeBusFrames(message)) {
+          expect(frame.trackId.length > 0 && frame.packet.length > 0, 'a frame has a track and a packet');
+          expect(frame.kind === 'rtp' || frame.kind === 'feedback', 'a frame has a known kind');
+        }
+      },
+      expected: (error) => error instanceof BusFrameError,
+    });
+    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
+  });
+});
