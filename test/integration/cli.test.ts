@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
 import { errorCode, Peers, waitUntil } from '../support/peers.js';
-import { freeUdpPorts } from '../support/sfu.js';
+import { freeUdpPorts, wsEngines } from '../support/sfu.js';
 
 const CLI = 'dist/control/cli/main.js';
 
@@ -23,6 +23,8 @@ const OPTIONS: Array<[string, string]> = [
   ['--max-publisher-bitrate', 'SHOAL_MAX_PUBLISHER_BITRATE'],
   ['--max-message-size', 'SHOAL_MAX_MESSAGE_SIZE'],
   ['--drain-timeout', 'SHOAL_DRAIN_TIMEOUT'],
+  ['--ws-engine', 'SHOAL_WS_ENGINE'],
+  ['--allowed-origins', 'SHOAL_ALLOWED_ORIGINS'],
   ['--nats', 'SHOAL_NATS_URL'],
   ['--log-level', 'SHOAL_LOG_LEVEL'],
 ];
@@ -85,6 +87,53 @@ describe('shoal serve', { timeout: 60_000 }, () => {
     assert.match(result.stdout + result.stderr, /workers/);
   });
 
+  for (const [args, complaint] of [
+    [['--workers', '0'], /workers must be 1 to 256/],
+    [['--max-message-size', '100'], /max message size must be 1024 bytes to 16 MiB/],
+    [['--allowed-origins', 'meet.example.com'], /--allowed-origins: "meet.example.com" is not an origin/],
+    [['--ws-engine', 'fast'], /ws-engine/],
+  ] as Array<[string[], RegExp]>) {
+    test(`${args.join(' ')} is a usage error, not a stack trace`, () => {
+      const result = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 10_000 });
+      assert.notEqual(result.status, 0);
+      assert.notEqual(result.status, null, 'exits by itself');
+      assert.match(result.stdout + result.stderr, complaint);
+      assert.doesNotMatch(result.stdout + result.stderr, /^\s+at /m, 'no stack trace');
+    });
+  }
+
+  test('the "listening" line names the WebSocket engine and every worker\'s UDP port', async () => {
+    const env = await loopbackEnv();
+    const node = await serve(env);
+    try {
+      const listening = node.logs.find((l) => l.msg === 'shoal node listening')!;
+      const first = Number(env.SHOAL_UDP_PORT);
+      assert.deepEqual(listening.udpPorts, [String(first), String(first + 1)]);
+      assert.ok(wsEngines().includes(listening.wsEngine as 'uws' | 'ws'), `engine ${listening.wsEngine}`);
+      assert.equal(listening.rtcBind, '127.0.0.1');
+    } finally {
+      node.child.kill('SIGTERM');
+      await once(node.child, 'exit');
+    }
+  });
+
+  test('a second shoal serve on a port in use fails at once with a clear error, whatever the engine', async () => {
+    const first = await serve(await loopbackEnv());
+    try {
+      for (const engine of wsEngines()) {
+        const env = { ...(await loopbackEnv()), SHOAL_PORT: String(first.port), SHOAL_WS_ENGINE: engine };
+        const second = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 15_000 });
+        assert.equal(second.status, 1, `${engine}: exits 1 by itself`);
+        const fatal = second.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 60);
+        assert.match(String(fatal?.msg), new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${first.port}: .*in use`), engine);
+      }
+      assert.equal((await fetch(`http://127.0.0.1:${first.port}/healthz`)).status, 200, 'the first node carries on');
+    } finally {
+      first.child.kill('SIGTERM');
+      await once(first.child, 'exit');
+    }
+  });
+
   test('options come from the environment; a flag wins over its variable', async () => {
     const env = await loopbackEnv();
     const fromEnv = await serve(env);
@@ -126,5 +175,20 @@ describe('shoal serve', { timeout: 60_000 }, () => {
       peers.closeAll();
       node.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('shoal loadtest', { timeout: 30_000 }, () => {
+  test('takes its URL from SHOAL_LOADTEST_URL, as its help says', () => {
+    const env = { PATH: process.env.PATH, SHOAL_LOADTEST_URL: 'ws://127.0.0.1:1/ws' };
+    const result = spawnSync(process.execPath, [CLI, 'loadtest', '--duration', '1'], { env, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /cannot reach ws:\/\/127\.0\.0\.1:1\/ws/);
+  });
+
+  test('without --url or SHOAL_LOADTEST_URL it is a usage error naming both', () => {
+    const result = spawnSync(process.execPath, [CLI, 'loadtest'], { env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--url \(or SHOAL_LOADTEST_URL\) is required/);
   });
 });
