@@ -43,31 +43,33 @@ if [ "${SHOAL_IN_TEST_NETNS:-}" != 1 ]; then
   exec unshare $flags sh -c 'ip link set lo up && SHOAL_IN_TEST_NETNS=1 exec sh test/run.sh "$@"' run.sh "$@"
 fi
 
-# run NODE CONCURRENCY PATH...: the test files under PATH..., CONCURRENCY files at a time, on the Node.js binary NODE.
+# run CONCURRENCY PATH...: the test files under PATH..., CONCURRENCY files at a time.
 run() {
-  node=$1
-  concurrency=$2
-  shift 2
+  concurrency=$1
+  shift
   files=$(find "$@" -name '*.test.js' 2>/dev/null | sort)
   [ -n "$files" ] || return 0
-  "$node" --test --test-reporter=spec --test-concurrency="$concurrency" $files
+  node --test --test-reporter=spec --test-concurrency="$concurrency" $files
 }
 
 # The smoke test (serve, join, publish, subscribe, media) on each Node.js version of the matrix.
+# Every version runs; the status is 1 if any failed.
 node_matrix() {
+  status=0
   for version in $SHOAL_TEST_NODE_VERSIONS; do
-    run "$(node_binary "$version")" 1 dist/test/integration/smoke.test.js
+    "$(node_binary "$version")" --test --test-reporter=spec dist/test/integration/smoke.test.js || status=1
   done
+  return $status
 }
 
 if [ "${1:-}" = --node-matrix ]; then
   node_matrix
 elif [ $# -gt 0 ]; then
-  run node 1 "$@"
+  run 1 "$@"
 else
-  run node 2 dist/test/unit
+  run 2 dist/test/unit
   # One at a time: media timing tests and the Chromium ramp-up measure better on an unloaded machine.
-  run node 1 dist/test/integration
-  run node 1 dist/test/browser
+  run 1 dist/test/integration
+  run 1 dist/test/browser
   node_matrix
 fi

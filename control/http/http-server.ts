@@ -185,6 +185,11 @@ class Connection implements SessionSocket, SocketEvents {
     this.close(CLOSE_POLICY_VIOLATION, 'too slow: messages would be lost');
   }
 
+  /** Bytes sent and not yet taken by the client. */
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.socket.bufferedAmount();
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.finish();

@@ -36,6 +36,8 @@ export interface HttpReply {
 export interface EngineSocket {
   /** Queues a frame. False, and nothing queued, when `maxBackpressure` bytes are buffered already. */
   send(data: string | Uint8Array, binary: boolean): boolean;
+  /** Bytes queued and not yet taken by the client. */
+  bufferedAmount(): number;
   /** Sends a ping control frame (the client's WebSocket answers with a pong). */
   ping(): void;
   /** Closing handshake: a close frame with `code` and `reason`, then the TCP connection ends. */

@@ -86,6 +86,7 @@ function engineSocket(ws: uWS.WebSocket<SocketData>, data: SocketData): EngineSo
   return {
     // 2: dropped, maxBackpressure is buffered already.
     send: (message, binary) => data.open && ws.send(message, binary) !== 2,
+    bufferedAmount: () => (data.open ? ws.getBufferedAmount() : 0),
     ping: () => {
       if (data.open) ws.ping();
     },

@@ -86,6 +86,7 @@ function engineSocket(ws: WebSocket, maxBackpressure: number, isOpen: () => bool
       ws.send(data, { binary });
       return true;
     },
+    bufferedAmount: () => ws.bufferedAmount,
     ping: () => {
       if (isOpen() && ws.readyState === WebSocket.OPEN) ws.ping();
     },

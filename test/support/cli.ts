@@ -13,9 +13,9 @@ export interface Served {
   logs: Array<Record<string, unknown>>;
 }
 
-/** Starts `shoal serve` as its own process and waits for its "listening" log line. */
-export async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+/** Starts `shoal serve` (with `nodeArgs` for Node.js) as its own process and waits for its "listening" log line. */
+export async function serve(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
