@@ -8,14 +8,14 @@ import type { EngineSocket, HttpReply, HttpRequestInfo, ListenerHandlers, Socket
 import { originAllowed } from './origins.js';
 import { loadStaticFiles } from './static-files.js';
 
-/** Outgoing bytes buffered for one socket before the client counts as too slow to read (docs/signaling.md 2.7). */
+/** Outgoing bytes buffered for one socket before the client counts as too slow to read (docs/signaling.md 2.8). */
 const MAX_BACKPRESSURE = 4 * 1024 * 1024;
 /**
  * Messages up to this many times --max-message-size are read whole and get
  * MESSAGE_TOO_LARGE (the socket stays); larger ones close the connection as
  * soon as their frame header announces them, so nothing larger is ever buffered.
  */
-export const HARD_LIMIT_FACTOR = 2;
+const HARD_LIMIT_FACTOR = 2;
 /** A socket is pinged once it has been silent for this share of the idle timeout. */
 const PING_AFTER_SHARE = 0.75;
 

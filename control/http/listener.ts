@@ -73,7 +73,7 @@ export interface ListenerOptions {
   /**
    * Messages larger than this close the connection as soon as a frame header
    * announces it (or the fragments add up to it), before the payload is
-   * buffered. Smaller ones are buffered whole and handed to `message`.
+   * buffered. Smaller ones are buffered whole and handed to `onMessage`.
    */
   hardMessageLimit: number;
   /** Bytes buffered for a slow reader before `send` refuses. */

@@ -31,7 +31,7 @@ export interface SessionLimits {
 }
 
 /** WebSocket close code for a client that keeps sending over its rate (policy violation). */
-export const CLOSE_RATE_LIMITED = 1008;
+const CLOSE_RATE_LIMITED = 1008;
 
 /**
  * One client's WebSocket: decodes its frames, answers in its encoding, and
