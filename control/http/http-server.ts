@@ -152,16 +152,18 @@ class SocketTable {
 
   /**
    * Pings sockets that have been silent for a while and drops those silent
-   * for the idle timeout. Silent means no complete frame: a client sending a
-   * frame slowly, however steadily, is silent until the frame is complete
+   * for the idle timeout, pinged at least one sweep before (a late timer
+   * must not skip the ping). Silent means no complete frame: a client sending
+   * a frame slowly, however steadily, is silent until the frame is complete
    * (and cannot answer pings meanwhile: a pong cannot interrupt a frame).
    */
   private sweep(): void {
     const now = performance.now();
     for (const connection of this.connections) {
       const silentMs = now - connection.lastHeardAt;
-      if (silentMs >= this.options.idleTimeoutMs) connection.terminate();
-      else if (silentMs >= this.pingAfterMs) connection.pingOnce();
+      if (silentMs < this.pingAfterMs) continue;
+      if (!connection.pinged) connection.ping();
+      else if (silentMs >= this.options.idleTimeoutMs) connection.terminate();
     }
   }
 }
@@ -170,7 +172,8 @@ class SocketTable {
 class Connection implements SessionSocket, SocketEvents {
   session!: SignalingSession;
   lastHeardAt = performance.now();
-  private pinged = false;
+  /** Pinged since it was last heard. */
+  pinged = false;
   private closed = false;
 
   constructor(
@@ -202,8 +205,8 @@ class Connection implements SessionSocket, SocketEvents {
     this.socket.terminate();
   }
 
-  pingOnce(): void {
-    if (this.pinged || this.closed) return;
+  ping(): void {
+    if (this.closed) return;
     this.pinged = true;
     this.socket.ping();
   }
