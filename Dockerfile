@@ -2,8 +2,10 @@
 # Run:   docker run --rm -p 8080:8080 -p 40000-40003:40000-40003/udp -e SHOAL_WORKERS=4 \
 #          -e SHOAL_ANNOUNCED_IP=<public ip> shoal
 # Worker i takes UDP port 40000 + i (SHOAL_UDP_PORT): publish one port per worker.
+# Node.js 24 (LTS, maintained until April 2028) on Debian 12, as CI's smoke test runs it. No uWebSockets.js
+# build loads on Node 24 with Debian 12's glibc, so the image runs the ws engine and leaves uWS out.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -13,14 +15,15 @@ COPY control ./control
 COPY media ./media
 COPY bench ./bench
 COPY test ./test
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev && rm -rf node_modules/uWebSockets.js
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     SHOAL_HOST=0.0.0.0 \
     SHOAL_PORT=8080 \
-    SHOAL_UDP_PORT=40000
+    SHOAL_UDP_PORT=40000 \
+    SHOAL_WS_ENGINE=ws
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

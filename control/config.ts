@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { MediaSettings } from '../media/worker/protocol.js';
 import type { VerificationKey } from './auth/access-token.js';
+import { WS_ENGINE_CHOICES, type WsEngineChoice } from './http/engine.js';
 
 /** Everything a node is started with; `shoal serve` fills it from flags and environment. */
 export interface NodeConfig {
@@ -13,6 +14,12 @@ export interface NodeConfig {
   roomWorkerCapacity: number;
   /** Largest signaling frame accepted, bytes. */
   maxMessageBytes: number;
+  /** WebSocket engine: uWebSockets.js where a native build loads (auto), or `ws` on node:http. */
+  wsEngine: WsEngineChoice;
+  /** Browser origins allowed to open the signaling WebSocket; empty: any. */
+  allowedOrigins: string[];
+  /** A WebSocket from which no complete frame arrives for this long is dropped, ms (not a CLI option: tests shorten it). */
+  idleTimeoutMs: number;
   /** How long a drain (SIGTERM/SIGINT) may take before the node exits anyway, ms. */
   drainTimeoutMs: number;
   /** NATS URL for the cluster; accepted and reserved: a node runs standalone for now. */
@@ -44,6 +51,9 @@ export const DEFAULT_CONFIG: NodeConfig = {
   workers: availableParallelism(),
   roomWorkerCapacity: 50,
   maxMessageBytes: 64 * 1024,
+  wsEngine: 'auto',
+  allowedOrigins: [],
+  idleTimeoutMs: 60_000,
   drainTimeoutMs: 10_000,
   logLevel: 'info',
   udpPort: 40000,
@@ -97,7 +107,11 @@ export function validateConfig(config: NodeConfig): string[] {
   if (!Number.isInteger(buffer) || buffer < 16 || (buffer & (buffer - 1)) !== 0) {
     problems.push('the retransmission buffer must be a power of two, at least 16 packets');
   }
-  if (config.maxMessageBytes < 1024) problems.push('max message size must be at least 1024 bytes');
+  if (!Number.isInteger(config.maxMessageBytes) || config.maxMessageBytes < 1024 || config.maxMessageBytes > 16 * 1024 * 1024) {
+    problems.push('max message size must be 1024 bytes to 16 MiB');
+  }
+  if (!WS_ENGINE_CHOICES.includes(config.wsEngine)) problems.push(`WebSocket engine must be one of ${WS_ENGINE_CHOICES.join(', ')}`);
+  if (!(config.idleTimeoutMs >= 1000)) problems.push('idle timeout must be at least 1000 ms');
   const atLeastOne: Array<[string, number]> = [
     ['max tracks per participant', media.maxTracksPerParticipant],
     ['max candidates', media.maxRemoteCandidates],

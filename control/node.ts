@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AccessControl } from './auth/access-control.js';
-import { validateConfig, type NodeConfig } from './config.js';
-import { startHttpServer, type HttpServer } from './http/http-server.js';
+import { validateConfig, workerPorts, type NodeConfig } from './config.js';
+import { selectEngine, type EngineSelection } from './http/engine.js';
+import { jsonReply, startHttpServer, type HttpServer } from './http/http-server.js';
 import { RoomService } from './rooms/room-service.js';
 import { MemoryRoomStore } from './store/memory-room-store.js';
 import type { RoomStore } from './store/room-store.js';
@@ -19,6 +20,7 @@ export class ShoalNode {
   readonly rooms: RoomService;
   readonly access: AccessControl;
   private readonly store: RoomStore;
+  private readonly engine: EngineSelection;
   private server: HttpServer | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -28,6 +30,8 @@ export class ShoalNode {
   ) {
     const problems = validateConfig(config);
     if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
+    // Before any worker starts: `--ws-engine uws` with no native build fails here.
+    this.engine = selectEngine(config.wsEngine);
     if (config.natsUrl) log.warn({ nats: config.natsUrl }, 'NATS URL given: clustering is not available yet, running standalone');
     this.access = new AccessControl(config.auth);
     if (this.access.open) {
@@ -45,16 +49,31 @@ export class ShoalNode {
   }
 
   async start(): Promise<void> {
+    const { config } = this;
+    this.log.info({ wsEngine: this.engine.engine, detail: this.engine.detail }, 'WebSocket engine chosen');
     await this.pool.start();
-    this.server = await startHttpServer({
-      host: this.config.host,
-      port: this.config.port,
-      maxMessageBytes: this.config.maxMessageBytes,
-      rooms: this.rooms,
-      stats: () => this.stats(),
-      log: this.log,
-    });
-    this.log.info({ node: this.id, host: this.config.host, port: this.server.port }, 'shoal node listening');
+    try {
+      this.server = await startHttpServer({
+        host: config.host,
+        port: config.port,
+        engine: this.engine,
+        limits: { maxMessageBytes: config.maxMessageBytes, maxConnections: config.limits.maxConnections, maxMessagesPerSecond: config.limits.maxMessagesPerSecond },
+        allowedOrigins: config.allowedOrigins,
+        idleTimeoutMs: config.idleTimeoutMs,
+        rooms: this.rooms,
+        // With auth, /stats (rooms and identities) is for admin tokens only.
+        stats: (request) =>
+          this.access.isAdmin(request.authorization)
+            ? jsonReply(this.stats())
+            : { ...jsonReply({ error: 'an access token with the admin grant is required: Authorization: Bearer <token>' }, 401), headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } },
+        log: this.log,
+      });
+    } catch (error) {
+      await this.pool.stop();
+      throw error;
+    }
+    const udpPorts = this.pool.workers.map((_, i) => workerPorts(config, i)).map((p) => (p.portRangeBegin === p.portRangeEnd ? `${p.portRangeBegin}` : `${p.portRangeBegin}-${p.portRangeEnd}`));
+    this.log.info({ node: this.id, host: config.host, port: this.server.port, wsEngine: this.server.engine, udpPorts, rtcBind: config.media.bindAddress }, 'shoal node listening');
   }
 
   /**

@@ -32,7 +32,8 @@ export class LoadtestCommand extends Command {
     examples: [['Ten rooms of one publisher and 20 viewers for a minute', '$0 loadtest --url ws://10.0.0.5:8080/ws --rooms 10 --subscribers 20 --duration 60']],
   });
 
-  url = Option.String('--url', { env: 'SHOAL_LOADTEST_URL', required: true, description: 'Signaling URL of the deployment, ws://HOST:PORT/ws (env SHOAL_LOADTEST_URL)' });
+  // Not `required`: clipanion would then insist on the flag and ignore the variable.
+  url = Option.String('--url', { env: 'SHOAL_LOADTEST_URL', description: 'Signaling URL of the deployment, ws://HOST:PORT/ws (env SHOAL_LOADTEST_URL)' });
   rooms = Option.String('--rooms', '1', { env: 'SHOAL_LOADTEST_ROOMS', validator: countingNumber, description: 'Rooms; default 1 (env SHOAL_LOADTEST_ROOMS)' });
   roomPrefix = Option.String('--room-prefix', 'loadtest', { env: 'SHOAL_LOADTEST_ROOM_PREFIX', description: 'Room names are PREFIX-1, PREFIX-2, ...; default loadtest (env SHOAL_LOADTEST_ROOM_PREFIX)' });
   publishers = Option.String('--publishers', '1', { env: 'SHOAL_LOADTEST_PUBLISHERS', validator: wholeNumber, description: 'Publishers per room; default 1 (env SHOAL_LOADTEST_PUBLISHERS)' });
@@ -47,6 +48,10 @@ export class LoadtestCommand extends Command {
   out = Option.String('--out', { env: 'SHOAL_LOADTEST_OUT', description: 'Directory for a JSON file of the results (env SHOAL_LOADTEST_OUT)' });
 
   async execute(): Promise<number> {
+    if (!this.url) {
+      this.context.stderr.write('--url (or SHOAL_LOADTEST_URL) is required: the signaling URL, ws://HOST:PORT/ws\n');
+      return 2;
+    }
     if (!/^wss?:\/\//.test(this.url)) {
       this.context.stderr.write(`--url must be a ws:// or wss:// URL, not "${this.url}"\n`);
       return 2;

@@ -1,6 +1,8 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { DEFAULT_CONFIG, type NodeConfig } from '../config.js';
+import { DEFAULT_CONFIG, validateConfig, type NodeConfig } from '../config.js';
+import { WS_ENGINE_CHOICES, type WsEngineChoice } from '../http/engine.js';
+import { parseOrigins } from '../http/origins.js';
 import { containUncaughtErrors } from '../logging/contain-uncaught.js';
 import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
@@ -47,6 +49,8 @@ export class ServeCommand extends Command {
   authSecret = Option.String('--auth-secret', { env: 'SHOAL_AUTH_SECRET', description: 'Shared secret (at least 32 bytes) that access tokens are signed with, HS256; joins then need a token (env SHOAL_AUTH_SECRET)' });
   authSecretFile = Option.String('--auth-secret-file', { env: 'SHOAL_AUTH_SECRET_FILE', description: 'File holding that secret instead (env SHOAL_AUTH_SECRET_FILE)' });
   authPublicKey = Option.String('--auth-public-key', { env: 'SHOAL_AUTH_PUBLIC_KEY', description: 'PEM public key file that access tokens are checked with instead: P-256 EC (ES256) or RSA (RS256) (env SHOAL_AUTH_PUBLIC_KEY)' });
+  wsEngine = Option.String('--ws-engine', DEFAULT_CONFIG.wsEngine, { env: 'SHOAL_WS_ENGINE', validator: t.isEnum(WS_ENGINE_CHOICES), description: `WebSocket engine: uws (uWebSockets.js, needs a native build for this Node.js), ws (the ws package) or auto (uws where it loads, else ws); default ${DEFAULT_CONFIG.wsEngine} (env SHOAL_WS_ENGINE)` });
+  allowedOrigins = Option.String('--allowed-origins', { env: 'SHOAL_ALLOWED_ORIGINS', description: 'Comma-separated browser origins allowed to open the signaling WebSocket, e.g. https://meet.example.com; default any. Clients that send no Origin header are allowed (env SHOAL_ALLOWED_ORIGINS)' });
   natsUrl = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'NATS URL for clustering; reserved: accepted, the node runs standalone (env SHOAL_NATS_URL)' });
   logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: `Log level: fatal, error, warn, info, debug, trace or silent; default ${DEFAULT_CONFIG.logLevel} (env SHOAL_LOG_LEVEL)` });
 
@@ -65,6 +69,13 @@ export class ServeCommand extends Command {
       this.context.stderr.write(`${error.message}\n`);
       return 2;
     }
+    let allowedOrigins: string[];
+    try {
+      allowedOrigins = parseOrigins(this.allowedOrigins ?? '');
+    } catch (error) {
+      this.context.stderr.write(`--allowed-origins: ${(error as Error).message}\n`);
+      return 2;
+    }
     const config: NodeConfig = {
       ...DEFAULT_CONFIG,
       host: this.host,
@@ -72,6 +83,8 @@ export class ServeCommand extends Command {
       workers: Number(this.workers),
       roomWorkerCapacity: Number(this.roomWorkerCapacity),
       maxMessageBytes: Number(this.maxMessageBytes),
+      wsEngine: this.wsEngine as WsEngineChoice,
+      allowedOrigins,
       drainTimeoutMs: Number(this.drainTimeout),
       logLevel: this.logLevel,
       udpPort: Number(this.udpPort),
@@ -92,13 +105,18 @@ export class ServeCommand extends Command {
         ...(this.announcedIp ? { announcedAddress: this.announcedIp } : {}),
       },
     };
+    const problems = validateConfig(config);
+    if (problems.length > 0) {
+      this.context.stderr.write(`invalid options: ${problems.join('; ')}\n`);
+      return 2;
+    }
     containUncaughtErrors(log);
     let node: ShoalNode;
     try {
       node = new ShoalNode(config, log);
       await node.start();
     } catch (error) {
-      log.fatal({ err: error }, 'cannot start');
+      log.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
       return 1;
     }
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -1,28 +1,48 @@
 import type { Logger } from 'pino';
-import uWS from 'uWebSockets.js';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { RoomService } from '../rooms/room-service.js';
-import { SignalingSession } from '../signaling/session.js';
+import { ErrorCode } from '../signaling/codec.js';
+import { SignalingSession, type SessionLimits, type SessionSocket } from '../signaling/session.js';
+import type { EngineSelection } from './engine.js';
+import type { EngineSocket, HttpReply, HttpRequestInfo, ListenerHandlers, SocketEvents, UpgradeRequestInfo, WsEngine } from './listener.js';
+import { originAllowed } from './origins.js';
 import { loadStaticFiles } from './static-files.js';
 
-/** Frames up to this size reach the session (which answers too-large ones with an error); larger ones close the socket. */
-const HARD_FRAME_LIMIT = 16 * 1024 * 1024;
+/** Outgoing bytes buffered for one socket before the client counts as too slow to read (docs/signaling.md 2.8). */
 const MAX_BACKPRESSURE = 4 * 1024 * 1024;
+/**
+ * Messages up to this many times --max-message-size are read whole and get
+ * MESSAGE_TOO_LARGE (the socket stays); larger ones close the connection as
+ * soon as their frame header announces them, so nothing larger is ever buffered.
+ */
+const HARD_LIMIT_FACTOR = 2;
+/** A socket is pinged once it has been silent for this share of the idle timeout. */
+const PING_AFTER_SHARE = 0.75;
+
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export interface HttpServerOptions {
   host: string;
   port: number;
-  maxMessageBytes: number;
+  engine: EngineSelection;
+  limits: SessionLimits & {
+    /** WebSockets open at once; more are told TOO_MANY_CONNECTIONS and closed. */
+    maxConnections: number;
+  };
+  /** Browser origins allowed to open /ws; empty: any. */
+  allowedOrigins: readonly string[];
+  /** A socket from which no complete frame arrived for this long is dropped (a half-sent frame included), ms. */
+  idleTimeoutMs: number;
   rooms: RoomService;
-  /** JSON for GET /stats. */
-  stats: () => unknown;
+  /** GET /stats. Sees the request (its Authorization header) and answers it whole. */
+  stats: (request: HttpRequestInfo) => HttpReply;
   log: Logger;
 }
 
-interface SocketData {
-  session?: SignalingSession;
-}
-
 export interface HttpServer {
+  engine: WsEngine;
   port: number;
   /** Stops listening; open WebSockets stay until `closeSockets`. */
   stopListening(): void;
@@ -30,88 +50,191 @@ export interface HttpServer {
   closeSockets(): void;
 }
 
+export function textReply(status: number, body: string): HttpReply {
+  return { status, headers: { 'content-type': 'text/plain' }, body };
+}
+
+export function jsonReply(value: unknown, status = 200): HttpReply {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}
+
 /**
- * The node's one TCP listener (uWebSockets.js): the signaling WebSocket at
- * /ws, the demo page and browser client at /, GET /healthz and GET /stats.
+ * The node's one TCP listener: the signaling WebSocket at /ws, the demo page
+ * and browser client at /, GET /healthz and GET /stats, on the WebSocket
+ * engine chosen at start (engine.ts). Everything that decides lives here, the
+ * same for both engines: routes, allowed origins, the connection limit, the
+ * idle timeout (pings, and dropping sockets that send no complete frame),
+ * slow readers. Each socket gets a SignalingSession.
  */
-export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const { log } = options;
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const warnings = new RateLimitedLog(options.log);
+  const sockets = new SocketTable(options, warnings);
   const files = loadStaticFiles();
-  const sockets = new Set<uWS.WebSocket<SocketData>>();
-  const app = uWS.App();
 
-  app.ws<SocketData>('/ws', {
-    compression: uWS.DISABLED,
-    maxPayloadLength: HARD_FRAME_LIMIT,
-    maxBackpressure: MAX_BACKPRESSURE,
-    idleTimeout: 60,
-    sendPingsAutomatically: true,
-    upgrade: (res, req, context) => {
-      res.upgrade<SocketData>(
-        {},
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
+  const handlers: ListenerHandlers = {
+    http: (request) => {
+      if (request.method !== 'GET') return textReply(405, 'method not allowed');
+      if (request.path === '/healthz') return textReply(200, 'ok');
+      if (request.path === '/stats') return options.stats(request);
+      const file = files.get(request.path);
+      if (!file) return textReply(404, 'not found');
+      return { status: 200, headers: { 'content-type': file.contentType, 'cache-control': 'no-cache' }, body: file.body };
     },
-    open: (ws) => {
-      sockets.add(ws);
-      const socket = {
-        send: (data: string | Uint8Array, binary: boolean) => {
-          // 2: dropped, MAX_BACKPRESSURE is buffered already. A client that misses messages has a
-          // broken session (a lost offer stalls its connection): close it so that it reconnects.
-          if (ws.send(data, binary) === 2) {
-            log.warn({ buffered: ws.getBufferedAmount() }, 'client too slow to read its messages; closing its socket');
-            ws.end(1008, 'too slow: messages would be lost');
-          }
-        },
-        bufferedAmount: () => ws.getBufferedAmount(),
-      };
-      ws.getUserData().session = new SignalingSession(socket, options.rooms, options.maxMessageBytes, log);
-    },
-    message: (ws, message, isBinary) => {
-      // uWS reuses `message` after this callback returns: copy it.
-      ws.getUserData().session?.onFrame(new Uint8Array(message.slice(0)), isBinary);
-    },
-    close: (ws) => {
-      sockets.delete(ws);
-      ws.getUserData().session?.onClose();
-    },
-  });
-
-  app.get('/healthz', (res) => {
-    res.writeHeader('content-type', 'text/plain').end('ok');
-  });
-  app.get('/stats', (res) => {
-    res.writeHeader('content-type', 'application/json').end(JSON.stringify(options.stats()));
-  });
-  app.get('/*', (res, req) => {
-    const file = files.get(req.getUrl());
-    if (!file) {
-      res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found');
-      return;
-    }
-    res.writeHeader('content-type', file.contentType).writeHeader('cache-control', 'no-cache').end(file.body);
-  });
-  app.any('/*', (res) => {
-    res.writeStatus('405 Method Not Allowed').end();
-  });
-
-  return new Promise((resolve, reject) => {
-    app.listen(options.host, options.port, (listenSocket) => {
-      if (!listenSocket) {
-        reject(new Error(`cannot listen on ${options.host}:${options.port}`));
-        return;
+    upgrade: (request: UpgradeRequestInfo) => {
+      if (request.path !== '/ws') return textReply(404, 'not found');
+      if (!originAllowed(options.allowedOrigins, request.origin)) {
+        warnings.warn('origin-refused', { origin: request.origin }, 'WebSocket from an origin not in --allowed-origins refused');
+        return textReply(403, 'origin not allowed');
       }
-      const port = uWS.us_socket_local_port(listenSocket);
-      resolve({
-        port,
-        stopListening: () => uWS.us_listen_socket_close(listenSocket),
-        closeSockets: () => {
-          for (const ws of [...sockets]) ws.end(1001, 'server shutting down');
-        },
-      });
-    });
+      return undefined;
+    },
+    open: (socket) => sockets.open(socket),
+  };
+
+  const listener = await options.engine.start({
+    host: options.host,
+    port: options.port,
+    hardMessageLimit: HARD_LIMIT_FACTOR * options.limits.maxMessageBytes,
+    maxBackpressure: MAX_BACKPRESSURE,
+    handlers,
   });
+  return {
+    engine: listener.engine,
+    port: listener.port,
+    stopListening: () => listener.stopListening(),
+    closeSockets: () => {
+      sockets.closeAll();
+      warnings.flush();
+    },
+  };
+}
+
+/** The open WebSockets: their count, their idle timers. */
+class SocketTable {
+  private readonly connections = new Set<Connection>();
+  private readonly pingAfterMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: HttpServerOptions,
+    readonly warnings: RateLimitedLog,
+  ) {
+    this.pingAfterMs = options.idleTimeoutMs * PING_AFTER_SHARE;
+  }
+
+  open(socket: EngineSocket): SocketEvents {
+    const { limits, rooms } = this.options;
+    const connection = new Connection(socket, this);
+    connection.session = new SignalingSession(connection, rooms, limits, this.warnings);
+    if (this.connections.size >= limits.maxConnections) {
+      this.warnings.warn('too-many-connections', { maxConnections: limits.maxConnections }, 'WebSocket refused: --max-connections are open');
+      const message = `this node has ${limits.maxConnections} connections open: try again later, or another node`;
+      connection.session.closeWithError(ErrorCode.TOO_MANY_CONNECTIONS, message, CLOSE_TRY_AGAIN_LATER, 'too many connections');
+      return connection;
+    }
+    this.connections.add(connection);
+    // One timer for all sockets, running while there are any.
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(2000, this.options.idleTimeoutMs / 4)).unref();
+    return connection;
+  }
+
+  forget(connection: Connection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  closeAll(): void {
+    for (const connection of [...this.connections]) connection.close(CLOSE_GOING_AWAY, 'server shutting down');
+  }
+
+  /**
+   * Pings sockets that have been silent for a while and drops those silent
+   * for the idle timeout, pinged at least one sweep before (a late timer
+   * must not skip the ping). Silent means no complete frame: a client sending
+   * a frame slowly, however steadily, is silent until the frame is complete
+   * (and cannot answer pings meanwhile: a pong cannot interrupt a frame).
+   */
+  private sweep(): void {
+    const now = performance.now();
+    for (const connection of this.connections) {
+      const silentMs = now - connection.lastHeardAt;
+      if (silentMs < this.pingAfterMs) continue;
+      if (!connection.pinged) connection.ping();
+      else if (silentMs >= this.options.idleTimeoutMs) connection.terminate();
+    }
+  }
+}
+
+/** One WebSocket between its engine and its session. */
+class Connection implements SessionSocket, SocketEvents {
+  session!: SignalingSession;
+  lastHeardAt = performance.now();
+  /** Pinged since it was last heard. */
+  pinged = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: EngineSocket,
+    private readonly table: SocketTable,
+  ) {}
+
+  send(data: string | Uint8Array, binary: boolean): void {
+    if (this.closed || this.socket.send(data, binary)) return;
+    // A client that misses messages has a broken session (a lost offer stalls its connection): close it so that it reconnects.
+    this.table.warnings.warn('slow-reader', {}, 'client too slow to read its messages: closing its socket');
+    this.close(CLOSE_POLICY_VIOLATION, 'too slow: messages would be lost');
+  }
+
+  /** Bytes sent and not yet taken by the client. */
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.socket.bufferedAmount();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.finish();
+    this.socket.end(code, reason);
+  }
+
+  terminate(): void {
+    if (this.closed) return;
+    this.finish();
+    this.socket.terminate();
+  }
+
+  ping(): void {
+    if (this.closed) return;
+    this.pinged = true;
+    this.socket.ping();
+  }
+
+  onMessage(data: Uint8Array, binary: boolean): void {
+    if (this.closed) return;
+    this.heard();
+    this.session.onFrame(data, binary);
+  }
+
+  onControlFrame(): void {
+    if (this.closed) return;
+    this.heard();
+    this.session.onControlFrame();
+  }
+
+  onClose(): void {
+    if (!this.closed) this.finish();
+  }
+
+  private heard(): void {
+    this.lastHeardAt = performance.now();
+    this.pinged = false;
+  }
+
+  private finish(): void {
+    this.closed = true;
+    this.table.forget(this);
+    this.session.onClose();
+  }
 }

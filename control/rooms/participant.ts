@@ -15,6 +15,14 @@ export interface ParticipantSink {
   trySend(message: ServerMessage): boolean;
   /** How the client encodes data messages it gets on a data channel. */
   readonly dataEncoding: 'binary' | 'json';
+  /**
+   * Charges one message from this client (e.g. one it sent on a data channel)
+   * to the same per-connection budget as its signaling frames
+   * (--max-messages-per-second). False: drop the message; the client has been
+   * told (RATE_LIMITED, at most once a second) or, if it keeps flooding,
+   * disconnected.
+   */
+  allowMessage(): boolean;
 }
 
 /** Removal of a participant the client did not ask for (replaced, worker failed, node draining). */

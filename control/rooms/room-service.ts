@@ -356,6 +356,8 @@ export class RoomService {
         this.unpublish(participant, event.trackId).catch((error) => participant.log.error({ err: error }, 'unpublish failed'));
         break;
       case 'data':
+        // Data channel messages count against the client's message rate like its signaling frames.
+        if (!participant.sink.allowMessage()) break;
         try {
           this.sendData(participant, decodeDataMessage(event.message));
         } catch (error) {

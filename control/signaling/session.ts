@@ -1,5 +1,5 @@
-import type { Logger } from 'pino';
 import { shoal } from '../../proto/generated/shoal.js';
+import type { RateLimitedLog } from '../logging/rate-limited-log.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Removal, RoomService, SessionSink } from '../rooms/room-service.js';
 import {
@@ -11,6 +11,7 @@ import {
   type Encoding,
   type ServerMessage,
 } from './codec.js';
+import { MessageBudget } from './message-budget.js';
 
 const { ConnectionRole } = shoal.signaling.v1;
 
@@ -19,7 +20,19 @@ export interface SessionSocket {
   send(data: string | Uint8Array, binary: boolean): void;
   /** Bytes sent but not yet taken by the client. */
   bufferedAmount(): number;
+  /** Closes the WebSocket (closing handshake with `code` and `reason`); `onClose` follows. */
+  close(code: number, reason: string): void;
 }
+
+export interface SessionLimits {
+  /** Largest frame handled; larger ones get MESSAGE_TOO_LARGE. */
+  maxMessageBytes: number;
+  /** Messages per second, sustained (bursts of twice that pass): frames, pings and pongs, and what `allowMessage` is asked about. */
+  maxMessagesPerSecond: number;
+}
+
+/** WebSocket close code for a client that keeps sending over its rate (policy violation). */
+const CLOSE_RATE_LIMITED = 1008;
 
 /** A session whose socket holds more than this unsent refuses droppable messages (data) rather than fall further behind. */
 const DROPPABLE_BACKLOG_BYTES = 1024 * 1024;
@@ -29,29 +42,68 @@ const DROPPABLE_BACKLOG_BYTES = 1024 * 1024;
  * drives its participant through the RoomService. Messages are handled one at
  * a time in arrival order (pings excepted), so a trickled candidate never
  * overtakes the offer it belongs to. Bad input gets an error message and
- * changes nothing else.
+ * changes nothing else. Every frame is charged to the client's message
+ * budget first; at most a burst's worth of messages wait in the queue.
  */
 export class SignalingSession implements SessionSink {
   private participant: Participant | undefined;
   private encoding: Encoding = 'json';
   private queue: Promise<void> = Promise.resolve();
+  /** Messages queued and not handled yet. */
+  private waiting = 0;
   private closed = false;
+  private readonly budget: MessageBudget;
 
   constructor(
     private readonly socket: SessionSocket,
     private readonly rooms: RoomService,
-    private readonly maxMessageBytes: number,
-    private readonly log: Logger,
-  ) {}
+    private readonly limits: SessionLimits,
+    private readonly warnings: RateLimitedLog,
+  ) {
+    this.budget = new MessageBudget(limits.maxMessagesPerSecond);
+  }
 
   get dataEncoding(): Encoding {
     return this.encoding;
   }
 
+  /**
+   * Charges one message of this client (a frame, or a message it sent on a
+   * data channel) to its budget. False: drop the message. Over the budget the
+   * client is told (RATE_LIMITED, at most once a second); a client that keeps
+   * flooding is disconnected.
+   */
+  allowMessage(): boolean {
+    if (this.closed) return false;
+    const verdict = this.budget.charge();
+    if (verdict === 'accept') return true;
+    const rate = this.limits.maxMessagesPerSecond;
+    if (verdict === 'drop-and-tell') {
+      this.sendError(0, ErrorCode.RATE_LIMITED, `over ${rate} messages per second: messages are being dropped`);
+    } else if (verdict === 'disconnect') {
+      this.warnings.warn('rate-limit-disconnect', { participant: this.participant?.id, room: this.participant?.room }, 'client kept sending over its message rate: disconnected');
+      this.sendError(0, ErrorCode.RATE_LIMITED, `kept sending over ${rate} messages per second: disconnected`);
+      this.close(CLOSE_RATE_LIMITED, 'message rate exceeded');
+    }
+    return false;
+  }
+
+  /** Sends an error and closes the socket (the node is full, the client floods). */
+  closeWithError(code: ErrorCode, message: string, closeCode: number, reason: string): void {
+    this.sendError(0, code, message);
+    this.close(closeCode, reason);
+  }
+
+  /** A WebSocket ping or pong from the client: answered by the listener, charged here. */
+  onControlFrame(): void {
+    this.allowMessage();
+  }
+
   onFrame(data: Uint8Array, binary: boolean): void {
+    if (!this.allowMessage()) return;
     this.encoding = binary ? 'binary' : 'json';
-    if (data.length > this.maxMessageBytes) {
-      this.sendError(0, ErrorCode.MESSAGE_TOO_LARGE, `frame of ${data.length} bytes is over the limit of ${this.maxMessageBytes}`);
+    if (data.length > this.limits.maxMessageBytes) {
+      this.sendError(0, ErrorCode.MESSAGE_TOO_LARGE, `frame of ${data.length} bytes is over the limit of ${this.limits.maxMessageBytes}`);
       return;
     }
     let message: ClientMessage;
@@ -66,7 +118,15 @@ export class SignalingSession implements SessionSink {
       this.send({ requestId: message.requestId, pong: { nonce: message.ping?.nonce ?? 0 } });
       return;
     }
-    this.queue = this.queue.then(() => this.handle(message));
+    if (this.waiting >= 2 * this.limits.maxMessagesPerSecond) {
+      this.sendError(message.requestId, ErrorCode.RATE_LIMITED, `${this.waiting} messages are waiting to be handled: message dropped`);
+      return;
+    }
+    this.waiting++;
+    this.queue = this.queue.then(async () => {
+      await this.handle(message);
+      this.waiting--;
+    });
   }
 
   onClose(): void {
@@ -74,7 +134,9 @@ export class SignalingSession implements SessionSink {
     const participant = this.participant;
     this.participant = undefined;
     if (participant) {
-      this.queue = this.queue.then(() => this.rooms.leave(participant)).catch((error) => this.log.error({ err: error }, 'leave failed'));
+      this.queue = this.queue
+        .then(() => this.rooms.leave(participant))
+        .catch((error) => this.warnings.error('leave-failed', { err: error, participant: participant.id, room: participant.room }, 'leave failed'));
     }
   }
 
@@ -145,7 +207,7 @@ export class SignalingSession implements SessionSink {
       if (error instanceof ProtocolError) {
         this.sendError(requestId, error.code, error.message);
       } else {
-        this.log.error({ err: error, message: message.message }, 'message handling failed');
+        this.warnings.error('message-handling-failed', { err: error, message: message.message, participant: this.participant?.id }, 'message handling failed');
         this.sendError(requestId, ErrorCode.INTERNAL, 'internal error');
       }
     }
@@ -165,5 +227,10 @@ export class SignalingSession implements SessionSink {
 
   private sendError(requestId: number, code: ErrorCode, message: string): void {
     this.send({ requestId, error: { code, message } });
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.socket.close(code, reason);
   }
 }

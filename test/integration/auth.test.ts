@@ -100,6 +100,26 @@ describe('access tokens', { timeout: 60_000 }, () => {
     }
   });
 
+  test('/stats (rooms and identities) needs a token with the admin grant', async () => {
+    const c = await connect();
+    assert.equal((await c.request({ join: { room: 'auth-secret-room', identity: '', token: token('auth-secret-room', 'carol') } })).message, 'joined');
+    const stats = (authorization?: string) => fetch(`${env.sfu.httpUrl}/stats`, authorization ? { headers: { authorization } } : {});
+    for (const [what, header] of [
+      ['no token', undefined],
+      ['a token without the admin grant', `Bearer ${token('auth-secret-room', 'carol')}`],
+      ['a token signed with another secret', `Bearer ${token('', 'ops', ['admin'], { room: undefined }, { algorithm: 'HS256', secret: Buffer.from('z'.repeat(48)) })}`],
+      ['an expired admin token', `Bearer ${token('', 'ops', ['admin'], { room: undefined, exp: nowS() - 3600 })}`],
+    ] as const) {
+      const response = await stats(header);
+      assert.equal(response.status, 401, what);
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer');
+      assert.doesNotMatch(await response.text(), /carol|auth-secret-room/, `${what}: nothing about rooms or identities`);
+    }
+    const admin = await stats(`Bearer ${token('', 'ops', ['admin'], { room: undefined })}`);
+    assert.equal(admin.status, 200);
+    assert.match(await admin.text(), /auth-secret-room/);
+  });
+
   test('an open node admits joins without a token', async () => {
     const sfu = await startSfu();
     try {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import { verifyAccessToken } from '../../control/auth/access-token.js';
 import { SignalingClient } from '../../bench/client/signaling-client.js';
+import { verifyAccessToken } from '../../control/auth/access-token.js';
+import { CLI, loopbackEnv, serve, stopServed } from '../support/cli.js';
 import { errorCode, packetsDuring, Peers, waitUntil } from '../support/peers.js';
-import { freeUdpPorts } from '../support/sfu.js';
-
-const CLI = 'dist/control/cli/main.js';
+import { wsEngines } from '../support/sfu.js';
 
 after(() => nodeDataChannel.cleanup());
 
@@ -33,50 +32,11 @@ const OPTIONS: Array<[string, string]> = [
   ['--auth-secret', 'SHOAL_AUTH_SECRET'],
   ['--auth-secret-file', 'SHOAL_AUTH_SECRET_FILE'],
   ['--auth-public-key', 'SHOAL_AUTH_PUBLIC_KEY'],
+  ['--ws-engine', 'SHOAL_WS_ENGINE'],
+  ['--allowed-origins', 'SHOAL_ALLOWED_ORIGINS'],
   ['--nats', 'SHOAL_NATS_URL'],
   ['--log-level', 'SHOAL_LOG_LEVEL'],
 ];
-
-interface Served {
-  child: ChildProcess;
-  port: number;
-  /** Every log line so far, parsed. */
-  logs: Array<Record<string, unknown>>;
-}
-
-/** Starts `shoal serve` as its own process and waits for its "listening" log line. */
-async function serve(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) logs.push(JSON.parse(line));
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await waitUntil(() => logs.some((l) => l.msg === 'shoal node listening') || child.exitCode !== null, 15_000, 'the node to listen');
-  const listening = logs.find((l) => l.msg === 'shoal node listening');
-  assert.ok(listening, `node did not start: ${stderr} ${JSON.stringify(logs)}`);
-  return { child, port: listening.port as number, logs };
-}
-
-async function loopbackEnv(): Promise<Record<string, string>> {
-  return {
-    SHOAL_HOST: '127.0.0.1',
-    SHOAL_PORT: '0',
-    SHOAL_RTC_BIND: '127.0.0.1',
-    SHOAL_UDP_PORT: String(await freeUdpPorts(2)),
-    SHOAL_WORKERS: '2',
-    SHOAL_DRAIN_TIMEOUT: '5000',
-    SHOAL_LOG_LEVEL: 'info',
-  };
-}
 
 describe('shoal serve', { timeout: 60_000 }, () => {
   test('--help lists every option with its environment variable', () => {
@@ -93,6 +53,51 @@ describe('shoal serve', { timeout: 60_000 }, () => {
     const result = spawnSync(process.execPath, [CLI, 'serve', '--workers', 'many'], { encoding: 'utf8' });
     assert.notEqual(result.status, 0);
     assert.match(result.stdout + result.stderr, /workers/);
+  });
+
+  for (const [args, complaint] of [
+    [['--workers', '0'], /workers must be 1 to 256/],
+    [['--max-message-size', '100'], /max message size must be 1024 bytes to 16 MiB/],
+    [['--allowed-origins', 'meet.example.com'], /--allowed-origins: "meet.example.com" is not an origin/],
+    [['--ws-engine', 'fast'], /ws-engine/],
+  ] as Array<[string[], RegExp]>) {
+    test(`${args.join(' ')} is a usage error, not a stack trace`, () => {
+      const result = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 10_000 });
+      assert.notEqual(result.status, 0);
+      assert.notEqual(result.status, null, 'exits by itself');
+      assert.match(result.stdout + result.stderr, complaint);
+      assert.doesNotMatch(result.stdout + result.stderr, /^\s+at /m, 'no stack trace');
+    });
+  }
+
+  test('the "listening" line names the WebSocket engine and every worker\'s UDP port', async () => {
+    const env = await loopbackEnv();
+    const node = await serve(env);
+    try {
+      const listening = node.logs.find((l) => l.msg === 'shoal node listening')!;
+      const first = Number(env.SHOAL_UDP_PORT);
+      assert.deepEqual(listening.udpPorts, [String(first), String(first + 1)]);
+      assert.ok(wsEngines().includes(listening.wsEngine as 'uws' | 'ws'), `engine ${listening.wsEngine}`);
+      assert.equal(listening.rtcBind, '127.0.0.1');
+    } finally {
+      await stopServed(node);
+    }
+  });
+
+  test('a second shoal serve on a port in use fails at once with a clear error, whatever the engine', async () => {
+    const first = await serve(await loopbackEnv());
+    try {
+      for (const engine of wsEngines()) {
+        const env = { ...(await loopbackEnv()), SHOAL_PORT: String(first.port), SHOAL_WS_ENGINE: engine };
+        const second = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 15_000 });
+        assert.equal(second.status, 1, `${engine}: exits 1 by itself`);
+        const fatal = second.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 60);
+        assert.match(String(fatal?.msg), new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${first.port}: .*in use`), engine);
+      }
+      assert.equal((await fetch(`http://127.0.0.1:${first.port}/healthz`)).status, 200, 'the first node carries on');
+    } finally {
+      await stopServed(first);
+    }
   });
 
   test('options come from the environment; a flag wins over its variable', async () => {
@@ -227,5 +232,20 @@ describe('shoal token and a node that requires tokens', { timeout: 60_000 }, () 
     const result = spawnSync(process.execPath, [CLI, 'serve', '--auth-secret', 'short'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...(await loopbackEnv()) } });
     assert.notEqual(result.status, 0);
     assert.match(result.stdout + result.stderr, /at least 32 bytes/);
+  });
+});
+
+describe('shoal loadtest', { timeout: 30_000 }, () => {
+  test('takes its URL from SHOAL_LOADTEST_URL, as its help says', () => {
+    const env = { PATH: process.env.PATH, SHOAL_LOADTEST_URL: 'ws://127.0.0.1:1/ws' };
+    const result = spawnSync(process.execPath, [CLI, 'loadtest', '--duration', '1'], { env, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /cannot reach ws:\/\/127\.0\.0\.1:1\/ws/);
+  });
+
+  test('without --url or SHOAL_LOADTEST_URL it is a usage error naming both', () => {
+    const result = spawnSync(process.execPath, [CLI, 'loadtest'], { env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--url \(or SHOAL_LOADTEST_URL\) is required/);
   });
 });

@@ -1,5 +1,7 @@
 import pino from 'pino';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../control/config.js';
+import { loadNativeUws } from '../../control/http/engine.js';
+import type { WsEngine } from '../../control/http/listener.js';
 import { ShoalNode } from '../../control/node.js';
 import { freeUdpPorts } from '../../bench/harness/ports.js';
 
@@ -13,7 +15,12 @@ export interface TestSfu {
   stop(): Promise<void>;
 }
 
-/** An in-process Shoal node on loopback: HTTP on a free port, media bound to 127.0.0.1. */
+/** The WebSocket engines that work in this process: uws where a native build loads, ws always. */
+export function wsEngines(): WsEngine[] {
+  return 'uws' in loadNativeUws() ? ['uws', 'ws'] : ['ws'];
+}
+
+/** An in-process Shoal node on loopback: HTTP on a free port, media bound to 127.0.0.1; `wsEngine` picks the WebSocket engine. */
 export type SfuOverrides = Partial<Omit<NodeConfig, 'media' | 'limits'>> & {
   media?: Partial<NodeConfig['media']>;
   limits?: Partial<NodeConfig['limits']>;

@@ -1,0 +1,96 @@
+/**
+ * "The listener": the node's one TCP port, as the rest of the control plane
+ * sees it, whichever WebSocket engine runs under it (uWebSockets.js where a
+ * native build loads, `ws` on node:http elsewhere; see engine.ts). An engine
+ * only translates: routes, limits and policy live in http-server.ts, so both
+ * engines behave the same.
+ */
+
+export type WsEngine = 'uws' | 'ws';
+
+/** A plain HTTP request, as much of it as the routes need. */
+export interface HttpRequestInfo {
+  /** Upper case: GET, HEAD, POST, ... */
+  method: string;
+  /** The path, without the query string. */
+  path: string;
+  /** The Authorization header, if any. */
+  authorization: string | undefined;
+}
+
+/** A WebSocket upgrade request. */
+export interface UpgradeRequestInfo {
+  path: string;
+  /** The Origin header (browsers always send one), if any. */
+  origin: string | undefined;
+}
+
+/** An HTTP response, written whole. */
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+/** One open WebSocket, as an engine gives it. Calls after it closed do nothing. */
+export interface EngineSocket {
+  /** Queues a frame. False, and nothing queued, when `maxBackpressure` bytes are buffered already. */
+  send(data: string | Uint8Array, binary: boolean): boolean;
+  /** Bytes queued and not yet taken by the client. */
+  bufferedAmount(): number;
+  /** Sends a ping control frame (the client's WebSocket answers with a pong). */
+  ping(): void;
+  /** Closing handshake: a close frame with `code` and `reason`, then the TCP connection ends. */
+  end(code: number, reason: string): void;
+  /** Drops the TCP connection at once, without a close frame. */
+  terminate(): void;
+}
+
+/** What an engine reports about one WebSocket. */
+export interface SocketEvents {
+  /** A complete message (all its fragments). `data` belongs to the callee. */
+  onMessage(data: Uint8Array, binary: boolean): void;
+  /** A ping or pong control frame arrived; pings have been answered already. */
+  onControlFrame(): void;
+  /** The socket closed, whatever the reason (possibly some time after `end` or `terminate`). */
+  onClose(): void;
+}
+
+/** The engine-neutral side: what to answer, what to accept. */
+export interface ListenerHandlers {
+  /** Every HTTP request that is not a WebSocket upgrade. */
+  http(request: HttpRequestInfo): HttpReply;
+  /** A WebSocket upgrade: a reply refuses it, undefined accepts it. */
+  upgrade(request: UpgradeRequestInfo): HttpReply | undefined;
+  /** A WebSocket was accepted. */
+  open(socket: EngineSocket): SocketEvents;
+}
+
+export interface ListenerOptions {
+  host: string;
+  /** 0 picks a free port. The port is never shared: a second listener on it fails. */
+  port: number;
+  /**
+   * Messages larger than this close the connection as soon as a frame header
+   * announces it (or the fragments add up to it), before the payload is
+   * buffered. Smaller ones are buffered whole and handed to `onMessage`.
+   */
+  hardMessageLimit: number;
+  /** Bytes buffered for a slow reader before `send` refuses. */
+  maxBackpressure: number;
+  handlers: ListenerHandlers;
+}
+
+export interface Listener {
+  readonly engine: WsEngine;
+  readonly port: number;
+  /** Stops accepting connections; open WebSockets stay. */
+  stopListening(): void;
+}
+
+export type StartListener = (options: ListenerOptions) => Promise<Listener>;
+
+/** The message of a listen failure, with the address. */
+export function listenFailure(host: string, port: number, why: string): Error {
+  return new Error(`cannot listen on ${host}:${port}: ${why}`);
+}

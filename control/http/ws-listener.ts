@@ -1,0 +1,112 @@
+import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { listenFailure, type EngineSocket, type HttpReply, type Listener, type ListenerOptions } from './listener.js';
+
+/** As uWS: an HTTP request (headers included) must arrive within 10 s. */
+const HTTP_REQUEST_TIMEOUT_MS = 10_000;
+/** Reads (TCP chunks) and fragments one message may arrive in; more close the connection (1009). */
+const MAX_PIECES = 1024;
+/** How long a closing handshake waits for the client's close frame before the TCP connection is dropped. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * The listener on node:http and the `ws` package, for Node.js versions with
+ * no native uWebSockets.js build. Set up to behave as the uWS listener does:
+ * `maxPayload` refuses an over-long frame from its header, text frames are
+ * checked for UTF-8 (a bad one fails the connection, RFC 6455 8.1), pings are
+ * answered within the backpressure limit, and the port is never shared
+ * (node:http does not set SO_REUSEPORT).
+ */
+export function startWsListener(options: ListenerOptions): Promise<Listener> {
+  const { handlers, maxBackpressure } = options;
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: options.hardMessageLimit,
+    autoPong: false,
+    // Options of ws 8.23 that @types/ws does not know yet. A message arriving in many small reads or
+    // fragments would otherwise cost a Buffer object (~100 bytes) per piece on top of its bytes.
+    ...{ closeTimeout: CLOSE_TIMEOUT_MS, maxBufferedChunks: MAX_PIECES, maxFragments: MAX_PIECES },
+  });
+  const server = createServer(
+    { headersTimeout: HTTP_REQUEST_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      const reply = handlers.http({ method: req.method ?? 'GET', path: pathOf(req), authorization: req.headers.authorization });
+      res.writeHead(reply.status, reply.headers).end(reply.body);
+    },
+  );
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const refusal = handlers.upgrade({ path: pathOf(req), origin: req.headers.origin });
+    if (refusal) {
+      refuseUpgrade(socket, refusal);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      let open = true;
+      const events = handlers.open(engineSocket(ws, maxBackpressure, () => open));
+      ws.on('message', (data: Buffer, isBinary) => events.onMessage(data, isBinary));
+      ws.on('ping', (data: Buffer) => {
+        if (ws.bufferedAmount <= maxBackpressure) ws.pong(data);
+        events.onControlFrame();
+      });
+      ws.on('pong', () => events.onControlFrame());
+      // A frame over maxPayload, bad UTF-8, a protocol error: ws has queued a close frame (1009, 1007, 1002).
+      // Drop the connection now, as uWS does, rather than read (and discard) what else the client sends.
+      ws.on('error', () => ws.terminate());
+      ws.on('close', () => {
+        open = false;
+        events.onClose();
+      });
+    });
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(listenFailure(options.host, options.port, error.code === 'EADDRINUSE' ? 'the port is in use' : error.message));
+    });
+    server.listen({ host: options.host, port: options.port, exclusive: true }, () => {
+      const address = server.address();
+      resolve({
+        engine: 'ws',
+        port: typeof address === 'object' && address ? address.port : options.port,
+        stopListening: () => server.close(),
+      });
+    });
+  });
+}
+
+function engineSocket(ws: WebSocket, maxBackpressure: number, isOpen: () => boolean): EngineSocket {
+  return {
+    send: (data, binary) => {
+      if (!isOpen() || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > maxBackpressure) return false;
+      ws.send(data, { binary });
+      return true;
+    },
+    bufferedAmount: () => ws.bufferedAmount,
+    ping: () => {
+      if (isOpen() && ws.readyState === WebSocket.OPEN) ws.ping();
+    },
+    end: (code, reason) => {
+      if (isOpen()) ws.close(code, reason);
+    },
+    terminate: () => {
+      if (isOpen()) ws.terminate();
+    },
+  };
+}
+
+function refuseUpgrade(socket: Duplex, reply: HttpReply): void {
+  const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
+  const headers = Object.entries({ ...reply.headers, 'content-length': String(body.length), connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n${headers.join('')}\r\n`), body]));
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
