@@ -29,7 +29,7 @@ const MAX_MID_LENGTH = 32;
  * - m-lines with no forwardable codec are rejected (port 0).
  * Throws SdpError with a message for the client when the offer is unusable.
  */
-export function preparePublisherOffer(text: string): { sdp: string; tracks: OfferedTrack[] } {
+export function preparePublisherOffer(text: string): { sdp: string; tracks: OfferedTrack[]; mids: string[] } {
   const sdp = parseSdp(text);
   if (sdp.media.length === 0) throw new SdpError('offer has no m= line');
   const sessionHas = (name: string) => attribute(sdp.session, name) !== undefined;
@@ -51,7 +51,7 @@ export function preparePublisherOffer(text: string): { sdp: string; tracks: Offe
     const track = rewriteMedia(media, mid);
     if (track) tracks.push(track);
   }
-  return { sdp: writeSdp(sdp), tracks };
+  return { sdp: writeSdp(sdp), tracks, mids: [...mids] };
 }
 
 function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {

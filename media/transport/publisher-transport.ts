@@ -4,10 +4,13 @@ import { Producer } from '../forwarding/producer.js';
 import { SFU_RTCP_SSRC } from '../forwarding/track-source.js';
 import { PublisherBitrateEstimator } from '../rtp/bitrate-estimator.js';
 import { buildRemb } from '../rtp/rtcp.js';
-import { preparePublisherOffer } from '../sdp/publisher-offer.js';
-import { SdpError } from '../sdp/sdp.js';
+import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
+import { codecKey } from '../sdp/codecs.js';
+import { preparePublisherOffer, type OfferedTrack } from '../sdp/publisher-offer.js';
+import { parseSdp, SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { relayIncomingData } from './data-channels.js';
+import { withDeadline, type Deadline } from './deadline.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
@@ -24,8 +27,14 @@ export class PublisherTransport {
   private readonly pc: PeerConnection;
   private readonly candidates: RemoteCandidates;
   private readonly producers = new Map<string, Producer>();
-  /** Tracks libdatachannel created for the client's m-lines, by mid, not yet producing. */
-  private readonly incoming = new Map<string, Track>();
+  /**
+   * Every live track libdatachannel created for the client's m-lines, by mid,
+   * producing or not: an m-line that stops sending keeps its track, so the
+   * same mid can send again (a browser re-uses a transceiver that way).
+   */
+  private readonly tracks = new Map<string, Track>();
+  /** Every mid an applied offer named; one with no live track was rejected and cannot carry media again. */
+  private readonly knownMids = new Set<string>();
   private readonly dataChannels: DataChannel[] = [];
   private readonly estimator: PublisherBitrateEstimator;
   private readonly rembTimer: NodeJS.Timeout;
@@ -33,6 +42,8 @@ export class PublisherTransport {
   private onAnswer: ((sdp: string) => void) | undefined;
   private nextTrackNumber = 0;
   private negotiation: Promise<unknown> = Promise.resolve();
+  /** The wait of the negotiation under way, ended early when the connection closes. */
+  private waiting: Deadline<unknown> | undefined;
   private closed = false;
 
   /** `onFailed` runs when ICE or DTLS fails for good; the transport is useless then. */
@@ -62,14 +73,19 @@ export class PublisherTransport {
       if (state === 'failed' && !this.closed) onFailed();
     }));
     this.pc.onTrack(guarded((track) => {
-      this.incoming.set(track.mid(), keepUntilClosed(track));
+      keepUntilClosed(track, () => {
+        if (this.tracks.get(mid) === track) this.tracks.delete(mid);
+      });
+      const mid = track.mid();
+      // A rejected m-line's track comes closed.
+      if (!track.isClosed()) this.tracks.set(mid, track);
       this.onTrackArrived?.();
     }));
     this.pc.onDataChannel(guarded((channel) => {
       this.dataChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, ctx.emit);
     }));
-    this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
+    this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
   }
 
   /** Applies an offer (first or renegotiation); resolves with the answer and the tracks now published. */
@@ -83,32 +99,46 @@ export class PublisherTransport {
   private async negotiate(sdp: string): Promise<{ sdp: string; producers: ProducerInfo[] }> {
     if (this.closed) throw new Error('publisher connection closed');
     const offer = preparePublisherOffer(sdp);
-    const answer = this.waitFor<string>((resolve) => (this.onAnswer = resolve), 'answer');
+    const current = this.pc.remoteDescription();
+    if (current && restartsIce(parseSdp(current.sdp), parseSdp(offer.sdp))) throw new SdpError(ICE_RESTART_REFUSED);
+    for (const { mid } of offer.tracks) {
+      const track = this.tracks.get(mid);
+      if (this.knownMids.has(mid) && (!track || track.isClosed())) {
+        throw new SdpError(`m-line "${mid}" was rejected earlier on this connection; send the track on a new m-line`);
+      }
+    }
+    const answer = this.wait<string>((resolve) => (this.onAnswer = resolve), 'answer');
     try {
       this.pc.setRemoteDescription(offer.sdp, 'offer');
     } catch (error) {
+      // Refused before anything changed: no answer will come.
+      answer.cancel();
       this.onAnswer = undefined;
       throw new SdpError(`offer rejected: ${(error as Error).message}`);
     }
+    for (const mid of offer.mids) this.knownMids.add(mid);
     this.candidates.flush();
-    const answerSdp = await answer;
-    const wanted = offer.tracks.filter((t) => !this.producers.has(t.mid));
-    await this.waitFor<void>((resolve) => {
-      const check = () => wanted.every((t) => this.incoming.has(t.mid)) && resolve();
+    const answerSdp = await answer.promise;
+    // A track whose codec changed is published anew (a new track id).
+    const unchanged = (t: OfferedTrack) => {
+      const producer = this.producers.get(t.mid);
+      return producer !== undefined && producer.info.kind === t.kind && codecKey(producer.info.codec) === codecKey(t.codec);
+    };
+    const wanted = offer.tracks.filter((t) => !unchanged(t));
+    await this.wait<void>((resolve) => {
+      const check = () => wanted.every((t) => this.tracks.has(t.mid)) && resolve();
       this.onTrackArrived = check;
       check();
-    }, 'tracks');
+    }, 'tracks').promise;
 
-    const offered = new Set(offer.tracks.map((t) => t.mid));
+    const kept = new Set(offer.tracks.filter(unchanged).map((t) => t.mid));
     for (const [mid, producer] of this.producers) {
-      if (offered.has(mid)) continue;
+      if (kept.has(mid)) continue;
       this.producers.delete(mid);
       this.ctx.router.removeProducer(producer);
       this.ctx.emit({ type: 'producerClosed', participantId: this.participantId, trackId: producer.trackId });
     }
     for (const t of wanted) {
-      const track = this.incoming.get(t.mid)!;
-      this.incoming.delete(t.mid);
       const info: ProducerInfo = {
         trackId: `${this.participantId}-t${this.nextTrackNumber++}`,
         participantId: this.participantId,
@@ -117,12 +147,10 @@ export class PublisherTransport {
         codec: t.codec,
         workerId: this.ctx.workerId,
       };
-      const producer = new Producer(info, track, this.ctx.settings, this.ctx.bus, t.ssrc);
+      const producer = new Producer(info, this.tracks.get(t.mid)!, this.ctx.settings, this.ctx.bus, t.ssrc);
       this.producers.set(t.mid, producer);
       this.ctx.router.addProducer(producer);
     }
-    // Tracks of rejected m-lines: nothing will flow on them.
-    for (const [mid, track] of this.incoming) if (!offered.has(mid)) track.close();
     return { sdp: announceSdp(this.ctx.settings, answerSdp), producers: this.producerInfos() };
   }
 
@@ -142,23 +170,21 @@ export class PublisherTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.waiting?.cancel(new Error('publisher connection closed'));
     clearInterval(this.rembTimer);
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
     this.producers.clear();
-    for (const track of this.incoming.values()) track.close();
-    this.incoming.clear();
+    for (const track of this.tracks.values()) track.close();
+    this.tracks.clear();
     for (const channel of this.dataChannels) channel.close();
     this.pc.close();
   }
 
-  private waitFor<T>(arm: (resolve: (value: T) => void) => void, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${what} within ${NEGOTIATION_TIMEOUT_MS} ms`)), NEGOTIATION_TIMEOUT_MS);
-      arm((value) => {
-        clearTimeout(timer);
-        resolve(value);
-      });
-    });
+  /** A wait of the negotiation under way; one at a time. */
+  private wait<T>(arm: (resolve: (value: T) => void) => void, what: string): Deadline<T> {
+    const deadline = withDeadline(arm, NEGOTIATION_TIMEOUT_MS, what);
+    this.waiting = deadline as Deadline<unknown>;
+    return deadline;
   }
 
   /** REMB with the current estimate for every SSRC this publisher sends, on its first video track. */

@@ -3,7 +3,8 @@ import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
 import { encodingName } from '../sdp/codecs.js';
-import { SdpError } from '../sdp/sdp.js';
+import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
+import { parseSdp, SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { PayloadTypeAllocator } from './payload-types.js';
@@ -155,6 +156,8 @@ export class SubscriberTransport {
     if (offerId !== this.pendingOfferId) {
       throw new InvalidStateError(`answer to offer ${offerId}, but the offer waiting for an answer is ${this.pendingOfferId}`);
     }
+    const current = this.pc.remoteDescription();
+    if (current && restartsIce(parseSdp(current.sdp), parseSdp(sdp))) throw new SdpError(ICE_RESTART_REFUSED);
     try {
       this.pc.setRemoteDescription(sdp, 'answer');
     } catch (error) {

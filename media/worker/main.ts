@@ -6,11 +6,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { onCallbackError } from '../binding/guard-callbacks.js';
+import { guarded, onCallbackError } from '../binding/guard-callbacks.js';
 import { loadPrivateBinding } from '../binding/load-binding.js';
 import { PortMediaBus } from '../bus/port-media-bus.js';
 import { MediaWorker, WorkerRequestError } from './media-worker.js';
-import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerResponseMessage } from './protocol.js';
+import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerRequestMessage, WorkerResponseMessage } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1000;
 
@@ -46,11 +46,16 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 
-port.on('message', async (message: WorkerControlMessage) => {
+port.on('message', (message: WorkerControlMessage) => {
   if (message.kind === 'busPeer') {
     bus.addPeer(message.peerWorkerId, message.port);
     return;
   }
+  // Nothing a request does may escape as an uncaught exception or unhandled rejection: that ends the worker.
+  serve(message).catch((error) => log.error({ err: error, method: message.method }, 'request could not be answered'));
+});
+
+async function serve(message: WorkerRequestMessage): Promise<void> {
   const response: WorkerResponseMessage = { kind: 'response', id: message.id };
   try {
     const handler = worker.handlers[message.method] as (params: unknown) => unknown;
@@ -63,8 +68,8 @@ port.on('message', async (message: WorkerControlMessage) => {
   if (exiting) return;
   post(response);
   if (message.method === 'shutdown') release();
-});
+}
 
-const statsTimer = setInterval(() => post({ kind: 'event', type: 'stats', stats: worker.stats() }), STATS_INTERVAL_MS);
+const statsTimer = setInterval(guarded(() => post({ kind: 'event', type: 'stats', stats: worker.stats() })), STATS_INTERVAL_MS);
 post({ kind: 'event', type: 'ready', libraryVersion: binding.getLibraryVersion() });
 log.debug({ settings: init.settings }, 'media worker ready');
