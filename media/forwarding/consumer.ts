@@ -1,6 +1,7 @@
 import type { Track } from 'node-datachannel';
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { parseFeedback } from '../rtp/rtcp.js';
+import type { RetransmissionBudget } from '../rtp/retransmission-budget.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../rtp/rewriter.js';
 import { buildRtxPacket } from '../rtp/rtx.js';
 import type { ProducerInfo } from '../worker/protocol.js';
@@ -17,6 +18,8 @@ export interface ConsumerOptions {
   payloadType: number;
   /** RTX stream for retransmissions (video), if negotiated. */
   rtx?: { ssrc: number; payloadType: number };
+  /** What this subscriber's NACKs may make the worker send again (video). */
+  retransmissionBudget?: RetransmissionBudget;
 }
 
 /**
@@ -32,6 +35,7 @@ export class Consumer {
   private readonly track: Track;
   private readonly rewriter: RtpRewriter;
   private readonly rtx: { ssrc: number; payloadType: number } | undefined;
+  private readonly budget: RetransmissionBudget | undefined;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
   private source: TrackSource | undefined;
   /** 'waiting' until the track is first seen open; 'ended' once it closed, from either side. */
@@ -45,6 +49,7 @@ export class Consumer {
     this.ssrc = options.ssrc;
     this.track = options.track;
     this.rtx = options.rtx;
+    this.budget = options.retransmissionBudget;
     this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.producer.codec.clockRate);
     // No onOpen callback: send() polls isOpen() until the track is open. Every callback is a
     // thread-safe function, i.e. one more async handle libuv scans on each wake-up of the worker.
@@ -68,6 +73,7 @@ export class Consumer {
     if (!this.transmit(packet)) return;
     counters.packetsOut++;
     counters.bytesOut += packet.length;
+    this.budget?.onSent(packet.length);
   }
 
   close(): void {
@@ -86,22 +92,38 @@ export class Consumer {
     for (const nack of feedback.nacks) if (nack.ssrc === this.ssrc) this.retransmit(nack.seqs);
   }
 
+  /** Answers a NACK from the source's history, as far as the budget allows. */
   private retransmit(seqs: readonly number[]): void {
     const history = this.source?.history;
-    if (!history || this.state !== 'open') return;
+    const budget = this.budget;
+    if (!history || !budget || this.state !== 'open') return;
     const header = this.retransmitHeader;
-    for (const seq of seqs) {
+    const now = performance.now();
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
+      if (budget.exhausted) {
+        counters.retransmissionsRefused += seqs.length - i;
+        return;
+      }
+      if (budget.isRepeat(seq, now)) {
+        counters.retransmissionsRefused++;
+        continue;
+      }
       const sourceSeq = this.rewriter.sourceSequenceNumber(seq);
       const packet = sourceSeq === undefined ? undefined : history.get(sourceSeq);
       if (!packet) continue;
       readSourceHeader(packet, header);
       // The history holds packets by sequence number only: skip one of an earlier source.
-      if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, performance.now())) {
-        const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
-        if (this.transmit(out)) {
-          counters.retransmissions++;
-          counters.packetsOut++;
-          counters.bytesOut += out.length;
+      if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, now)) {
+        if (budget.take(seq, packet.length, now)) {
+          const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
+          if (this.transmit(out)) {
+            counters.retransmissions++;
+            counters.packetsOut++;
+            counters.bytesOut += out.length;
+          }
+        } else {
+          counters.retransmissionsRefused++;
         }
       }
       restoreHeader(packet, header);

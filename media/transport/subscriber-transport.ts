@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel';
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
+import { DEFAULT_RETRANSMISSION_BUDGET, RetransmissionBudget } from '../rtp/retransmission-budget.js';
 import { encodingName } from '../sdp/codecs.js';
 import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
 import { parseSdp, SdpError } from '../sdp/sdp.js';
@@ -137,7 +138,11 @@ export class SubscriberTransport {
       media.parseSdpLine(`a=ssrc-group:FID ${ssrc} ${rtx.ssrc}`);
     }
     const track = this.pc.addTrack(media);
-    const consumer = new Consumer({ producer, mid, track, ssrc, payloadType, ...(rtx ? { rtx } : {}) });
+    const retransmissionBudget =
+      producer.kind === 'video'
+        ? new RetransmissionBudget({ ...DEFAULT_RETRANSMISSION_BUDGET, slots: this.ctx.settings.retransmissionBufferPackets })
+        : undefined;
+    const consumer = new Consumer({ producer, mid, track, ssrc, payloadType, ...(rtx ? { rtx } : {}), ...(retransmissionBudget ? { retransmissionBudget } : {}) });
     this.consumers.set(producer.trackId, consumer);
     this.ctx.router.attach(consumer, producer);
     return true;

@@ -119,6 +119,8 @@ export interface WorkerStats {
   bytesIn: number;
   bytesOut: number;
   retransmissions: number;
+  /** NACKed packets not sent again (a repeat within the repeat window, or over the subscriber's retransmission budget). */
+  retransmissionsRefused: number;
   /** Event-loop delay of the media thread over the last interval, ms. */
   eventLoopLagP50Ms: number;
   eventLoopLagP99Ms: number;

@@ -114,3 +114,28 @@ export function assertSameWorkers(sfu: TestSfu, before: readonly unknown[]): voi
   assert.deepEqual([...sfu.node.pool.workers], before, 'no media worker was replaced');
   assert.ok(sfu.node.pool.workers.every((w) => w.alive), 'every media worker is alive');
 }
+
+/**
+ * A generic NACK (RFC 4585 6.2.1) with `fcis` entries, each asking for 17
+ * packets (PID and every BLP bit), cycling back through the `span` sequence
+ * numbers before `lastSeq`: the heaviest request a packet of that size can make.
+ */
+export function nackStormPacket(senderSsrc: number, mediaSsrc: number, lastSeq: number, fcis: number, span = 510): Buffer {
+  const packet = Buffer.alloc(12 + 4 * fcis);
+  packet[0] = 0x80 | 1;
+  packet[1] = 205;
+  packet.writeUInt16BE(packet.length / 4 - 1, 2);
+  packet.writeUInt32BE(senderSsrc, 4);
+  packet.writeUInt32BE(mediaSsrc, 8);
+  const entries = Math.max(1, Math.floor(span / 17));
+  for (let i = 0; i < fcis; i++) {
+    packet.writeUInt16BE((lastSeq - 17 * ((i % entries) + 1) + 0x10000) & 0xffff, 12 + 4 * i);
+    packet.writeUInt16BE(0xffff, 14 + 4 * i);
+  }
+  return packet;
+}
+
+/** Retransmissions the SFU's workers counted so far (from their last stats report, about once a second). */
+export function retransmissionsOf(sfu: TestSfu): number {
+  return sfu.node.pool.workers.reduce((sum, w) => sum + (w.stats?.retransmissions ?? 0), 0);
+}
