@@ -94,6 +94,8 @@ export class MediaPeer {
   /** Local failures (a candidate libdatachannel refused), kept for inspection. */
   readonly errors: Error[] = [];
   private readonly pendingTracks = new Map<string, Track>();
+  /** The subscriber connection's tracks by mid: the server may reuse an m-line for another track. */
+  private readonly subscriberTracks = new Map<string, Track>();
 
   private constructor(
     readonly options: MediaPeerOptions,
@@ -277,6 +279,7 @@ export class MediaPeer {
     this.subscriber?.close();
     this.received.clear();
     this.pendingTracks.clear();
+    this.subscriberTracks.clear();
     this.channels.clear();
     this.subscriber = undefined;
     this.pendingCandidates.subscriber = [];
@@ -408,6 +411,11 @@ export class MediaPeer {
       this.pendingTracks.delete(mid);
       this.onTrack(track);
     }
+    // An m-line that now carries another track: no new track event, the same Track goes on.
+    for (const [mid, trackId] of this.midToTrack) {
+      const track = this.subscriberTracks.get(mid);
+      if (track && !this.received.has(trackId)) this.receive(track, mid, trackId);
+    }
   }
 
   private onTrack(track: Track): void {
@@ -421,6 +429,12 @@ export class MediaPeer {
       track.onMessage(() => undefined);
       return;
     }
+    this.subscriberTracks.set(mid, track);
+    this.receive(track, mid, trackId);
+  }
+
+  /** Counts what `track` (m-line `mid`) receives as track `trackId` from now on. */
+  private receive(track: Track, mid: string, trackId: string): void {
     const line = this.mLines.get(mid);
     const received = new ReceivedTrack(
       trackId,

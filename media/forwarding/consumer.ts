@@ -10,12 +10,13 @@ import type { TrackSource } from './track-source.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 export interface ConsumerOptions {
-  producer: ProducerInfo;
-  /** The m-line of the subscriber connection carrying this track. */
+  /** The m-line of the subscriber connection. */
   mid: string;
   track: Track;
   ssrc: number;
   payloadType: number;
+  /** Of the codec the m-line was made for: every track it carries has it. */
+  clockRate: number;
   /** RTX stream for retransmissions (video), if negotiated. */
   rtx?: { ssrc: number; payloadType: number };
   /** What this subscriber's NACKs may make the worker send again (video). */
@@ -23,13 +24,17 @@ export interface ConsumerOptions {
 }
 
 /**
- * One track sent to one subscriber: rewrites every packet into the
- * subscriber's RTP space and sends it; turns the subscriber's PLI/FIR into a
- * keyframe request to the source and answers its NACKs from the source's
- * retransmission history (as RTX when negotiated).
+ * One sendonly m-line of a subscriber connection and the track it carries:
+ * rewrites every packet into the subscriber's RTP space and sends it; turns
+ * the subscriber's PLI/FIR into a keyframe request to the source and answers
+ * its NACKs from the source's retransmission history (as RTX when
+ * negotiated). When its track goes, the m-line can carry another track of the
+ * same codec (`bind`): its SSRC, sequence numbers and timestamps carry on, so
+ * the subscriber's decoder and SRTP context see one continuous stream.
  */
 export class Consumer {
-  readonly producer: ProducerInfo;
+  /** The track carried now; undefined while the m-line is free. */
+  producer: ProducerInfo | undefined;
   readonly mid: string;
   readonly ssrc: number;
   private readonly track: Track;
@@ -44,13 +49,12 @@ export class Consumer {
   private readonly retransmitHeader: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
 
   constructor(options: ConsumerOptions) {
-    this.producer = options.producer;
     this.mid = options.mid;
     this.ssrc = options.ssrc;
     this.track = options.track;
     this.rtx = options.rtx;
     this.budget = options.retransmissionBudget;
-    this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.producer.codec.clockRate);
+    this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.clockRate);
     // No onOpen callback: send() polls isOpen() until the track is open. Every callback is a
     // thread-safe function, i.e. one more async handle libuv scans on each wake-up of the worker.
     keepUntilClosed(this.track, () => {
@@ -60,8 +64,26 @@ export class Consumer {
     this.track.onMessage(guarded((rtcp) => this.onRtcp(rtcp)));
   }
 
-  get trackId(): string {
-    return this.producer.trackId;
+  get rtxSsrc(): number | undefined {
+    return this.rtx?.ssrc;
+  }
+
+  get trackId(): string | undefined {
+    return this.producer?.trackId;
+  }
+
+  /** Carries `producer` from now on (the Router attaches it to its source). */
+  bind(producer: ProducerInfo): void {
+    this.unbind();
+    this.producer = producer;
+    this.rewriter.forgetSource();
+  }
+
+  /** Stops carrying a track; the m-line stays, free for another. */
+  unbind(): void {
+    this.source?.detach(this);
+    this.source = undefined;
+    this.producer = undefined;
   }
 
   setSource(source: TrackSource | undefined): void {
@@ -80,8 +102,7 @@ export class Consumer {
     if (this.closed) return;
     this.closed = true;
     this.state = 'ended';
-    this.source?.detach(this);
-    this.source = undefined;
+    this.unbind();
     this.track.close();
   }
 

@@ -29,12 +29,19 @@ const MAX_MID_LENGTH = 32;
  * - m-lines with no forwardable codec are rejected (port 0).
  * Throws SdpError with a message for the client when the offer is unusable.
  */
-export function preparePublisherOffer(text: string): { sdp: string; tracks: OfferedTrack[]; mids: string[] } {
+export function preparePublisherOffer(text: string): {
+  sdp: string;
+  tracks: OfferedTrack[];
+  mids: string[];
+  /** Audio and video m-lines the client wants to send on (those with no forwardable codec too). */
+  sendingMLines: number;
+} {
   const sdp = parseSdp(text);
   if (sdp.media.length === 0) throw new SdpError('offer has no m= line');
   const sessionHas = (name: string) => attribute(sdp.session, name) !== undefined;
   const tracks: OfferedTrack[] = [];
   const mids = new Set<string>();
+  let sendingMLines = 0;
   for (const media of sdp.media) {
     const mid = mediaMid(media);
     if (mid === undefined || mid.length === 0 || mid.length > MAX_MID_LENGTH || /\s/.test(mid)) {
@@ -48,10 +55,12 @@ export function preparePublisherOffer(text: string): { sdp: string; tracks: Offe
       }
     }
     if (media.kind === 'application' || media.port === 0) continue;
+    const direction = mediaDirection(media);
+    if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
     const track = rewriteMedia(media, mid);
     if (track) tracks.push(track);
   }
-  return { sdp: writeSdp(sdp), tracks, mids: [...mids] };
+  return { sdp: writeSdp(sdp), tracks, mids: [...mids], sendingMLines };
 }
 
 function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {

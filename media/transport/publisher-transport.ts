@@ -9,6 +9,7 @@ import { codecKey } from '../sdp/codecs.js';
 import { preparePublisherOffer, type OfferedTrack } from '../sdp/publisher-offer.js';
 import { parseSdp, SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo } from '../worker/protocol.js';
+import { WorkerRequestError } from '../worker/request-error.js';
 import { relayIncomingData } from './data-channels.js';
 import { withDeadline, type Deadline } from './deadline.js';
 import { RemoteCandidates } from './remote-candidates.js';
@@ -17,6 +18,8 @@ import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
 const NEGOTIATION_TIMEOUT_MS = 5000;
+/** m-lines a publisher connection may name over its life, per track it may send at once. */
+const MLINES_PER_TRACK_ALLOWED = 4;
 
 /**
  * A participant's publisher connection: the client offers, this answers.
@@ -99,6 +102,7 @@ export class PublisherTransport {
   private async negotiate(sdp: string): Promise<{ sdp: string; producers: ProducerInfo[] }> {
     if (this.closed) throw new Error('publisher connection closed');
     const offer = preparePublisherOffer(sdp);
+    this.checkTrackLimits(offer);
     const current = this.pc.remoteDescription();
     if (current && restartsIce(parseSdp(current.sdp), parseSdp(offer.sdp))) throw new SdpError(ICE_RESTART_REFUSED);
     for (const { mid } of offer.tracks) {
@@ -152,6 +156,27 @@ export class PublisherTransport {
       this.ctx.router.addProducer(producer);
     }
     return { sdp: announceSdp(this.ctx.settings, answerSdp), producers: this.producerInfos() };
+  }
+
+  /**
+   * At most `maxTracksPerParticipant` sending m-lines per offer, and at most
+   * four times that many m-lines over the connection's life: each new mid
+   * costs a libdatachannel Track (one held until the worker ends when its
+   * m-line is rejected at once).
+   */
+  private checkTrackLimits(offer: { mids: readonly string[]; sendingMLines: number }): void {
+    const { maxTracksPerParticipant } = this.ctx.settings;
+    if (offer.sendingMLines > maxTracksPerParticipant) {
+      throw new WorkerRequestError('TOO_MANY_TRACKS', `the offer sends ${offer.sendingMLines} tracks; at most ${maxTracksPerParticipant} are allowed`);
+    }
+    const maxMLines = MLINES_PER_TRACK_ALLOWED * maxTracksPerParticipant;
+    const named = new Set([...this.knownMids, ...offer.mids]).size;
+    if (named > maxMLines) {
+      throw new WorkerRequestError(
+        'TOO_MANY_TRACKS',
+        `this publisher connection would have had ${named} m-lines; at most ${maxMLines} are allowed (re-use m-lines, or publish on a new connection)`,
+      );
+    }
   }
 
   addRemoteCandidate(candidate: string, mid: string): void {

@@ -3,11 +3,13 @@ import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
 import { DEFAULT_RETRANSMISSION_BUDGET, RetransmissionBudget } from '../rtp/retransmission-budget.js';
-import { encodingName } from '../sdp/codecs.js';
+import { codecKey, encodingName } from '../sdp/codecs.js';
 import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
 import { parseSdp, SdpError } from '../sdp/sdp.js';
+import { writeMLineStates, type MLineState } from '../sdp/subscriber-offer.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
+import { MLineSlots } from './mline-slots.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
@@ -23,14 +25,21 @@ export class InvalidStateError extends Error {
 /**
  * A participant's subscriber connection: this side offers, carrying one
  * sendonly m-line per consumed track and the room's two data channels
- * ("reliable", and "unreliable": unordered, no retransmissions). Every change
- * of the track set renegotiates; one offer is outstanding at a time, and
- * changes made meanwhile go into the next one.
+ * ("reliable", and "unreliable": unordered, no retransmissions). The m-line of
+ * a track that went is reused for the next track of the same kind and codec,
+ * so the SDP follows the tracks carried at once, not every track ever carried
+ * (libdatachannel cannot give a new track an old m-line's mid: the m-line and
+ * its libdatachannel Track stay, and each offer names the track they carry).
+ * Every change of the track set renegotiates; one offer is outstanding at a
+ * time, and changes made meanwhile go into the next one.
  */
 export class SubscriberTransport {
   private readonly pc: PeerConnection;
   private readonly candidates: RemoteCandidates;
-  private readonly consumers = new Map<string, Consumer>();
+  /** Every media m-line (a Consumer each), in the order they were added. */
+  private readonly slots = new MLineSlots<Consumer>();
+  /** The m-line carrying each track, by track id. */
+  private readonly carrying = new Map<string, Consumer>();
   private readonly reliable: DataChannel;
   private readonly unreliable: DataChannel;
   /** Channels the client opened itself (any label); messages on them are relayed like the room's. */
@@ -41,6 +50,8 @@ export class SubscriberTransport {
   private pendingOfferId = 0;
   private renegotiationNeeded = false;
   private offeredTracks: TrackMid[] = [];
+  /** What each m-line of the offer being made carries, written into its SDP. */
+  private offeredStates: MLineState[] = [];
   private nextMid = 0;
   private closed = false;
 
@@ -67,7 +78,8 @@ export class SubscriberTransport {
     this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type !== 'offer' || this.closed) return;
       const offerId = this.pendingOfferId;
-      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks, restart, offerId });
+      const described = writeMLineStates(sdp, this.offeredStates);
+      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, described), tracks: this.offeredTracks, restart, offerId });
       restart = false;
     }));
     this.pc.onLocalCandidate(guarded((candidate, mid) => {
@@ -93,26 +105,39 @@ export class SubscriberTransport {
   }
 
   get consumerCount(): number {
-    return this.consumers.size;
+    return this.carrying.size;
   }
 
   /** The tracks this connection carries. */
   consumedProducers(): ProducerInfo[] {
-    return [...this.consumers.values()].map((c) => c.producer);
+    return [...this.carrying.values()].map((consumer) => consumer.producer!);
   }
 
   addConsumer(producer: ProducerInfo): void {
     if (this.addTrack(producer)) this.negotiate();
   }
 
-  /** Adds the m-line and Consumer for a track; false when there is nothing to add. */
+  /** Puts a track on a free m-line of its kind and codec, or on a new one; false when there is nothing to add. */
   private addTrack(producer: ProducerInfo): boolean {
-    if (this.closed || this.consumers.has(producer.trackId)) return false;
+    if (this.closed || this.carrying.has(producer.trackId)) return false;
+    const key = `${producer.kind}|${codecKey(producer.codec)}`;
+    let consumer = this.slots.takeFree(key);
+    if (!consumer) {
+      consumer = this.addMLine(producer);
+      this.slots.add(key, consumer);
+    }
+    consumer.bind(producer);
+    this.carrying.set(producer.trackId, consumer);
+    this.ctx.router.attach(consumer, producer);
+    return true;
+  }
+
+  /** A new sendonly m-line (and its Consumer) for tracks like `producer`. */
+  private addMLine(producer: ProducerInfo): Consumer {
     const mid = `t${this.nextMid++}`;
     const { codec } = producer;
     const payloadType = this.payloadTypes.forCodec(codec);
     const ssrc = randomSsrc();
-    const cname = producer.participantId;
     let media: Audio | Video;
     let rtx: { ssrc: number; payloadType: number } | undefined;
     if (producer.kind === 'video') {
@@ -132,27 +157,31 @@ export class SubscriberTransport {
       else audio.addAudioCodec(payloadType, name);
       media = audio;
     }
-    media.addSSRC(ssrc, cname, producer.participantId, producer.trackId);
-    if (rtx) {
-      media.addSSRC(rtx.ssrc, cname);
-      media.parseSdpLine(`a=ssrc-group:FID ${ssrc} ${rtx.ssrc}`);
-    }
+    // libdatachannel routes the subscriber's RTCP by these SSRCs; the track names are written into each offer.
+    media.addSSRC(ssrc, mid);
+    if (rtx) media.addSSRC(rtx.ssrc, mid);
     const track = this.pc.addTrack(media);
     const retransmissionBudget =
       producer.kind === 'video'
         ? new RetransmissionBudget({ ...DEFAULT_RETRANSMISSION_BUDGET, slots: this.ctx.settings.retransmissionBufferPackets })
         : undefined;
-    const consumer = new Consumer({ producer, mid, track, ssrc, payloadType, ...(rtx ? { rtx } : {}), ...(retransmissionBudget ? { retransmissionBudget } : {}) });
-    this.consumers.set(producer.trackId, consumer);
-    this.ctx.router.attach(consumer, producer);
-    return true;
+    return new Consumer({
+      mid,
+      track,
+      ssrc,
+      payloadType,
+      clockRate: codec.clockRate,
+      ...(rtx ? { rtx } : {}),
+      ...(retransmissionBudget ? { retransmissionBudget } : {}),
+    });
   }
 
   removeConsumer(trackId: string): void {
-    const consumer = this.consumers.get(trackId);
+    const consumer = this.carrying.get(trackId);
     if (!consumer) return;
-    this.consumers.delete(trackId);
+    this.carrying.delete(trackId);
     this.ctx.router.detach(consumer);
+    this.slots.release(consumer);
     this.negotiate();
   }
 
@@ -170,6 +199,7 @@ export class SubscriberTransport {
     }
     this.candidates.flush();
     this.awaitingAnswer = false;
+    this.slots.answered(offerId);
     if (this.renegotiationNeeded) this.negotiate();
   }
 
@@ -184,8 +214,11 @@ export class SubscriberTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const consumer of this.consumers.values()) this.ctx.router.detach(consumer);
-    this.consumers.clear();
+    for (const consumer of this.slots.items) {
+      this.ctx.router.detach(consumer);
+      consumer.close();
+    }
+    this.carrying.clear();
     this.reliable.close();
     this.unreliable.close();
     for (const channel of this.clientChannels) channel.close();
@@ -201,7 +234,19 @@ export class SubscriberTransport {
     this.renegotiationNeeded = false;
     this.awaitingAnswer = true;
     this.pendingOfferId = ++lastOfferId;
-    this.offeredTracks = [...this.consumers.values()].map((c) => ({ mid: c.mid, trackId: c.trackId }));
+    this.offeredTracks = [];
+    this.offeredStates = [];
+    this.slots.offered(this.pendingOfferId);
+    for (const consumer of this.slots.items) {
+      const { producer, rtxSsrc } = consumer;
+      if (producer) this.offeredTracks.push({ mid: consumer.mid, trackId: producer.trackId });
+      this.offeredStates.push({
+        mid: consumer.mid,
+        ssrc: consumer.ssrc,
+        ...(rtxSsrc !== undefined ? { rtxSsrc } : {}),
+        ...(producer ? { carries: { streamId: producer.participantId, trackId: producer.trackId, cname: producer.participantId } } : {}),
+      });
+    }
     this.pc.setLocalDescription('offer');
   }
 }

@@ -9,7 +9,8 @@ import pino from 'pino';
 import { guarded, onCallbackError } from '../binding/guard-callbacks.js';
 import { loadPrivateBinding } from '../binding/load-binding.js';
 import { PortMediaBus } from '../bus/port-media-bus.js';
-import { MediaWorker, WorkerRequestError } from './media-worker.js';
+import { MediaWorker } from './media-worker.js';
+import { WorkerRequestError } from './request-error.js';
 import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerRequestMessage, WorkerResponseMessage } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1000;

@@ -10,7 +10,8 @@ import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
 import type { EmitEvent, TransportContext } from '../transport/transport-context.js';
-import type { MediaSettings, ProducerInfo, WorkerErrorCode, WorkerRequests, WorkerStats } from './protocol.js';
+import type { MediaSettings, ProducerInfo, WorkerRequests, WorkerStats } from './protocol.js';
+import { WorkerRequestError } from './request-error.js';
 
 interface ParticipantMedia {
   room: string;
@@ -31,16 +32,6 @@ function lagMs(sampleNs: number): number {
 
 /** A participant whose subscriber connection keeps failing is left alone after this many restarts in a row. */
 const MAX_SUBSCRIBER_RESTARTS = 3;
-
-/** A request failure with the code the control plane reports to the client. */
-export class WorkerRequestError extends Error {
-  constructor(
-    readonly code: WorkerErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type Handlers = { [N in keyof WorkerRequests]: (params: WorkerRequests[N][0]) => WorkerRequests[N][1] | Promise<WorkerRequests[N][1]> };
 

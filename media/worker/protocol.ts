@@ -93,8 +93,12 @@ export interface WorkerResponseMessage {
   error?: { message: string; code: WorkerErrorCode };
 }
 
-/** Failures a request can end with, so the control plane can tell the client what went wrong. */
-export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'INTERNAL';
+/**
+ * Failures a request can end with, so the control plane can tell the client what went wrong.
+ * TOO_MANY_TRACKS: a publisher offer over `maxTracksPerParticipant` sending m-lines (or naming
+ * too many m-lines over the connection's life).
+ */
+export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'TOO_MANY_TRACKS' | 'INTERNAL';
 
 export type WorkerEvent =
   | { kind: 'event'; type: 'ready'; libraryVersion: string }

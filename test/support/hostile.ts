@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import nodeDataChannel, { type Track } from 'node-datachannel';
 import { keepUntilClosed } from '../../media/binding/keep-until-closed.js';
+import { parseSdp, writeSdp, type SdpMedia } from '../../media/sdp/sdp.js';
 import type { MediaPeer, ReceivedTrack } from '../../bench/client/media-peer.js';
 import type { TestSfu } from './sfu.js';
 import type { Peers } from './peers.js';
@@ -34,6 +35,26 @@ export async function publisherOfferSdp(options: { audio?: boolean; videoTracks?
   for (const track of tracks) track.close();
   pc.close();
   return sdp;
+}
+
+/**
+ * A publisher offer with `count` sending VP8 m-lines, each as short as
+ * libdatachannel accepts (ICE credentials at session level): 300 of them fit in
+ * about 30 KB, well inside one signaling frame.
+ */
+export function manyVideoMLinesOffer(base: string, count: number): string {
+  const sdp = parseSdp(base);
+  const first = sdp.media[0]!;
+  const session = [...sdp.session.filter((l) => !l.startsWith('a=group:')), ...first.lines.filter((l) => /^a=(ice-ufrag|ice-pwd):/.test(l))];
+  const mids = Array.from({ length: count }, (_, i) => String(i));
+  const media: SdpMedia[] = mids.map((mid) => ({
+    kind: 'video',
+    port: 9,
+    protocol: 'UDP/TLS/RTP/SAVPF',
+    formats: ['96'],
+    lines: [`a=mid:${mid}`, 'a=sendonly', 'a=rtcp-mux', 'a=rtpmap:96 VP8/90000', 'a=setup:actpass'],
+  }));
+  return writeSdp({ session: [...session, `a=group:BUNDLE ${mids.join(' ')}`], media });
 }
 
 /** Gap and rate of the packets one subscriber receives, over a window started by `start`. */
