@@ -373,6 +373,8 @@ export class RoomService {
           return new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, error.message);
         case 'TOO_MANY_TRACKS':
           return new ProtocolError(ErrorCode.TOO_MANY_TRACKS, error.message);
+        case 'TOO_MANY_CANDIDATES':
+          return new ProtocolError(ErrorCode.TOO_MANY_CANDIDATES, error.message);
         case 'WORKER_GONE':
           return new ProtocolError(ErrorCode.WORKER_FAILED, error.message);
         default:

@@ -58,7 +58,9 @@ export class PublisherTransport {
     const { settings } = ctx;
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
     this.pc = new ctx.binding.PeerConnection(`pub-${participantId}`, rtcConfig(settings));
-    this.candidates = new RemoteCandidates(this.pc);
+    this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
+      ctx.log.warn({ candidate, err: error }, 'remote candidate refused by libdatachannel'),
+    );
     this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type === 'answer') this.onAnswer?.(sdp);
     }));
@@ -111,6 +113,7 @@ export class PublisherTransport {
         throw new SdpError(`m-line "${mid}" was rejected earlier on this connection; send the track on a new m-line`);
       }
     }
+    const fromOffer = this.candidates.admit(offer.candidates);
     const answer = this.wait<string>((resolve) => (this.onAnswer = resolve), 'answer');
     try {
       this.pc.setRemoteDescription(offer.sdp, 'offer');
@@ -121,7 +124,7 @@ export class PublisherTransport {
       throw new SdpError(`offer rejected: ${(error as Error).message}`);
     }
     for (const mid of offer.mids) this.knownMids.add(mid);
-    this.candidates.flush();
+    this.candidates.flush(fromOffer);
     const answerSdp = await answer.promise;
     // A track whose codec changed is published anew (a new track id).
     const unchanged = (t: OfferedTrack) => {

@@ -1,30 +1,74 @@
 import type { PeerConnection } from 'node-datachannel';
-
-const MAX_EARLY_CANDIDATES = 64;
+import { candidateTarget, normalizeCandidate } from '../sdp/candidates.js';
+import { WorkerRequestError } from '../worker/request-error.js';
 
 /**
- * Remote ICE candidates for one connection. Clients may trickle candidates
- * before the description they belong to has been applied (a publisher's
- * candidates can overtake its offer); those wait here until `flush`.
+ * Remote ICE candidates for one connection: every one a client names,
+ * trickled or inside a description, is checked (`candidateTarget`) and
+ * counted, at most `maxCandidates` for the connection's life (the server
+ * sends connectivity checks to each). Clients may trickle candidates before
+ * the description they belong to has been applied (a publisher's candidates
+ * can overtake its offer); those wait here until `flush`. Host-name
+ * candidates (a browser's mDNS names) are counted but not applied: the
+ * server does not look names up, and finds such a client from its checks.
  */
 export class RemoteCandidates {
   private early: Array<[string, string]> = [];
+  private count = 0;
 
-  constructor(private readonly pc: PeerConnection) {}
+  constructor(
+    private readonly pc: PeerConnection,
+    private readonly maxCandidates: number,
+    /** Where a candidate libdatachannel refuses after its description was applied is reported. */
+    private readonly onRefused: (candidate: string, error: unknown) => void,
+  ) {}
 
-  add(candidate: string, mid: string): void {
-    if (this.pc.remoteDescription()) {
-      this.pc.addRemoteCandidate(candidate, mid);
-      return;
+  /**
+   * Checks and counts candidates, all or none: throws INVALID_SDP for one
+   * that cannot be a peer, TOO_MANY_CANDIDATES past the bound. Returns those
+   * to apply (host names left out).
+   */
+  admit(candidates: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
+    const admitted: Array<[string, string]> = [];
+    for (const [raw, mid] of candidates) {
+      let candidate: string;
+      try {
+        candidate = normalizeCandidate(raw);
+        if (candidateTarget(candidate).kind === 'hostname') continue;
+      } catch (error) {
+        throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
+      }
+      admitted.push([candidate, mid]);
     }
-    if (this.early.length >= MAX_EARLY_CANDIDATES) throw new Error('too many candidates before a description');
-    this.early.push([candidate, mid]);
+    if (this.count + candidates.length > this.maxCandidates) {
+      throw new WorkerRequestError('TOO_MANY_CANDIDATES', `more than ${this.maxCandidates} remote ICE candidates for this connection`);
+    }
+    this.count += candidates.length;
+    return admitted;
   }
 
-  /** Applies the candidates that came early; call after setting the remote description. */
-  flush(): void {
-    const early = this.early;
+  /** A trickled candidate: applied now, or after the description when there is none yet. */
+  add(candidate: string, mid: string): void {
+    for (const [admitted, admittedMid] of this.admit([[candidate, mid]])) {
+      if (this.pc.remoteDescription()) this.pc.addRemoteCandidate(admitted, admittedMid);
+      else this.early.push([admitted, admittedMid]);
+    }
+  }
+
+  /**
+   * Applies the candidates that came early, and `fromDescription` (admitted
+   * before the description was applied); call after setting the remote description.
+   */
+  flush(fromDescription: ReadonlyArray<[string, string]> = []): void {
+    const pending = [...this.early, ...fromDescription];
     this.early = [];
-    for (const [candidate, mid] of early) this.pc.addRemoteCandidate(candidate, mid);
+    for (const [candidate, mid] of pending) {
+      try {
+        this.pc.addRemoteCandidate(candidate, mid);
+      } catch (error) {
+        // The description is applied already: one candidate libdatachannel refuses spoils nothing else.
+        this.onRefused(candidate, error);
+      }
+    }
   }
 }

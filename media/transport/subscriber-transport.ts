@@ -5,7 +5,8 @@ import { Consumer } from '../forwarding/consumer.js';
 import { DEFAULT_RETRANSMISSION_BUDGET, RetransmissionBudget } from '../rtp/retransmission-budget.js';
 import { codecKey, encodingName } from '../sdp/codecs.js';
 import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
-import { parseSdp, SdpError } from '../sdp/sdp.js';
+import { takeCandidates } from '../sdp/candidates.js';
+import { parseSdp, SdpError, writeSdp } from '../sdp/sdp.js';
 import { writeMLineStates, type MLineState } from '../sdp/subscriber-offer.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
@@ -73,7 +74,9 @@ export class SubscriberTransport {
       forceMediaTransport: true,
       disableAutoNegotiation: true,
     });
-    this.candidates = new RemoteCandidates(this.pc);
+    this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
+      ctx.log.warn({ candidate, err: error }, 'remote candidate refused by libdatachannel'),
+    );
     let restart = options.restart;
     this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type !== 'offer' || this.closed) return;
@@ -190,14 +193,17 @@ export class SubscriberTransport {
     if (offerId !== this.pendingOfferId) {
       throw new InvalidStateError(`answer to offer ${offerId}, but the offer waiting for an answer is ${this.pendingOfferId}`);
     }
+    const answer = parseSdp(sdp);
     const current = this.pc.remoteDescription();
-    if (current && restartsIce(parseSdp(current.sdp), parseSdp(sdp))) throw new SdpError(ICE_RESTART_REFUSED);
+    if (current && restartsIce(parseSdp(current.sdp), answer)) throw new SdpError(ICE_RESTART_REFUSED);
+    const candidates = takeCandidates(answer);
+    const fromAnswer = this.candidates.admit(candidates);
     try {
-      this.pc.setRemoteDescription(sdp, 'answer');
+      this.pc.setRemoteDescription(candidates.length > 0 ? writeSdp(answer) : sdp, 'answer');
     } catch (error) {
       throw new SdpError(`answer rejected: ${(error as Error).message}`);
     }
-    this.candidates.flush();
+    this.candidates.flush(fromAnswer);
     this.awaitingAnswer = false;
     this.slots.answered(offerId);
     if (this.renegotiationNeeded) this.negotiate();

@@ -5,7 +5,6 @@ import type { Binding } from '../binding/load-binding.js';
 import type { PortMediaBus } from '../bus/port-media-bus.js';
 import { counters } from '../forwarding/counters.js';
 import { Router } from '../forwarding/router.js';
-import { normalizeCandidate } from '../sdp/candidates.js';
 import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
@@ -87,8 +86,9 @@ export class MediaWorker {
     addCandidate: ({ participantId, role, candidate, mid }) => {
       const transport = role === 'publisher' ? this.publisherOf(participantId) : this.participant(participantId).subscriber;
       try {
-        transport.addRemoteCandidate(normalizeCandidate(candidate), mid);
+        transport.addRemoteCandidate(candidate, mid);
       } catch (error) {
+        if (error instanceof WorkerRequestError) throw error;
         throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
       }
     },

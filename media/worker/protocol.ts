@@ -96,9 +96,10 @@ export interface WorkerResponseMessage {
 /**
  * Failures a request can end with, so the control plane can tell the client what went wrong.
  * TOO_MANY_TRACKS: a publisher offer over `maxTracksPerParticipant` sending m-lines (or naming
- * too many m-lines over the connection's life).
+ * too many m-lines over the connection's life). TOO_MANY_CANDIDATES: more than
+ * `maxRemoteCandidates` remote candidates for one connection, trickled or in descriptions.
  */
-export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'TOO_MANY_TRACKS' | 'INTERNAL';
+export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'TOO_MANY_TRACKS' | 'TOO_MANY_CANDIDATES' | 'INTERNAL';
 
 export type WorkerEvent =
   | { kind: 'event'; type: 'ready'; libraryVersion: string }

@@ -212,4 +212,57 @@ describe('hostile clients and the media worker', { timeout: 60_000 }, () => {
     // Each was NACKed twice in a row: without the repeat window every one would come twice.
     assert.ok(repaired().length < 1.5 * nacked.size, `${repaired().length} retransmissions for ${nacked.size} packets NACKed twice`);
   });
+
+  test('remote ICE candidates: at most --max-candidates per connection, trickled or in a description, before or after it', async () => {
+    const mallory = await peers.join('candidates', 'mallory');
+    const trickle = (target: number, candidate: string) => mallory.signaling.request({ trickle: { target, candidate, sdpMid: '0' } }, 2000).catch(() => undefined);
+    const PUBLISHER = 1;
+    // 40 before the publisher connection has a description: kept for it, and counted.
+    for (let i = 0; i < 40; i++) mallory.signaling.send({ trickle: { target: PUBLISHER, candidate: hostCandidate(20000 + i), sdpMid: '0' } });
+    const base = await publisherOfferSdp();
+    const withCandidates = (n: number) => base.replace('a=mid:0\r\n', `a=mid:0\r\n${Array.from({ length: n }, (_, i) => `a=${hostCandidate(21000 + i)}\r\n`).join('')}`);
+    const over = await mallory.signaling.request({ publishOffer: { sdp: withCandidates(25) } });
+    assert.equal(errorCode(over), 'TOO_MANY_CANDIDATES', '40 trickled + 25 in the offer');
+    assert.equal((await mallory.signaling.request({ publishOffer: { sdp: withCandidates(24) } })).message, 'publishAnswer', '40 + 24: exactly the limit');
+    const after = await trickle(PUBLISHER, hostCandidate(22000));
+    assert.equal(after && errorCode(after), 'TOO_MANY_CANDIDATES', 'one more after the description');
+    assert.match((after!.error as { message: string }).message, /more than 64/);
+  });
+
+  test('remote ICE candidates that cannot be a peer are refused; host names are taken but not looked up', async () => {
+    const mallory = await peers.join('bad-candidates', 'mallory');
+    const SUBSCRIBER = 2;
+    const refused: Array<[string, string]> = [
+      ['0.0.0.0', '5000'],
+      ['224.0.0.251', '5353'],
+      ['239.255.255.250', '1900'],
+      ['255.255.255.255', '9'],
+      ['ff02::1', '5000'],
+      ['::', '5000'],
+      ['127.0.0.1', '0'],
+    ];
+    for (const [address, port] of refused) {
+      const reply = await mallory.signaling.request({ trickle: { target: SUBSCRIBER, candidate: `candidate:1 1 udp 2122260223 ${address} ${port} typ host`, sdpMid: '0' } });
+      assert.equal(errorCode(reply), 'INVALID_SDP', `${address}:${port}`);
+      assert.match((reply.error as { message: string }).message, /cannot be a peer|not a port/);
+    }
+    // An mDNS name (what browsers send to hide their addresses) gets no error: replies come in order,
+    // so the error for the bad candidate sent after it arrives first only if the name was accepted.
+    const errors = mallory.signaling.received.length;
+    mallory.signaling.send({ requestId: 901, trickle: { target: SUBSCRIBER, candidate: 'candidate:1 1 udp 2122260223 9b36a1d4-9e0c-4c5e-8f5e-1c2d3e4f5a6b.local 5000 typ host', sdpMid: '0' } });
+    const bad = await mallory.signaling.request({ trickle: { target: SUBSCRIBER, candidate: 'candidate:1 1 udp 1 224.0.0.1 5000 typ host', sdpMid: '0' } });
+    assert.equal(errorCode(bad), 'INVALID_SDP');
+    assert.deepEqual(mallory.signaling.received.slice(errors).filter((e) => e.requestId === 901), []);
+    // Inside an offer, the same rule: the whole offer is refused, nothing applied.
+    const base = await publisherOfferSdp();
+    const multicast = base.replace('a=mid:0\r\n', 'a=mid:0\r\na=candidate:1 1 udp 1 224.0.0.1 5000 typ host\r\n');
+    const reply = await mallory.signaling.request({ publishOffer: { sdp: multicast } });
+    assert.equal(errorCode(reply), 'INVALID_SDP');
+    assert.equal((await mallory.signaling.request({ publishOffer: { sdp: base } })).message, 'publishAnswer');
+  });
 });
+
+/** A host candidate on 127.0.0.1 (nothing listens there: connectivity checks to it just fail). */
+function hostCandidate(port: number): string {
+  return `candidate:${port} 1 udp 2122260223 127.0.0.1 ${port} typ host`;
+}
