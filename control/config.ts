@@ -50,6 +50,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     minPublisherBitrate: 100_000,
     keyframeRequestIntervalMs: 500,
     retransmissionBufferPackets: 512,
+    connectTimeoutMs: 15_000,
     maxTracksPerParticipant: 16,
     maxRemoteCandidates: 64,
   },
@@ -92,6 +93,7 @@ export function validateConfig(config: NodeConfig): string[] {
     problems.push('the retransmission buffer must be a power of two, at least 16 packets');
   }
   if (config.maxMessageBytes < 1024) problems.push('max message size must be at least 1024 bytes');
+  if (!(media.connectTimeoutMs >= 100)) problems.push('the connect timeout must be at least 100 ms');
   const atLeastOne: Array<[string, number]> = [
     ['max tracks per participant', media.maxTracksPerParticipant],
     ['max candidates', media.maxRemoteCandidates],

@@ -294,6 +294,14 @@ export class RoomService {
           error: { code: ErrorCode.CONNECTION_FAILED, message: 'the publisher connection failed (ICE or DTLS); publish again with a new connection' },
         });
         break;
+      case 'subscriberFailed':
+        participant.send({
+          error: {
+            code: ErrorCode.CONNECTION_FAILED,
+            message: `the subscriber connection failed (ICE or DTLS, or did not connect in time) ${event.restarts + 1} times in a row and was closed; leave and join again to receive media`,
+          },
+        });
+        break;
       case 'localCandidate':
         participant.send({ trickle: { target: wireRole(event.role), candidate: event.candidate, sdpMid: event.mid } });
         break;

@@ -10,6 +10,7 @@ import { preparePublisherOffer, type OfferedTrack } from '../sdp/publisher-offer
 import { parseSdp, SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { WorkerRequestError } from '../worker/request-error.js';
+import { ConnectTimeout } from './connect-timeout.js';
 import { relayIncomingData } from './data-channels.js';
 import { withDeadline, type Deadline } from './deadline.js';
 import { RemoteCandidates } from './remote-candidates.js';
@@ -41,6 +42,7 @@ export class PublisherTransport {
   private readonly dataChannels: DataChannel[] = [];
   private readonly estimator: PublisherBitrateEstimator;
   private readonly rembTimer: NodeJS.Timeout;
+  private readonly connectTimeout: ConnectTimeout;
   private onTrackArrived: (() => void) | undefined;
   private onAnswer: ((sdp: string) => void) | undefined;
   private nextTrackNumber = 0;
@@ -49,7 +51,7 @@ export class PublisherTransport {
   private waiting: Deadline<unknown> | undefined;
   private closed = false;
 
-  /** `onFailed` runs when ICE or DTLS fails for good; the transport is useless then. */
+  /** `onFailed` runs when ICE or DTLS fails for good, or the connection does not come up in time; the transport is useless then. */
   constructor(
     private readonly ctx: TransportContext,
     private readonly participantId: string,
@@ -73,8 +75,14 @@ export class PublisherTransport {
         mid,
       });
     }));
+    this.connectTimeout = new ConnectTimeout(settings.connectTimeoutMs, () => {
+      if (this.closed) return;
+      ctx.log.warn({ timeoutMs: settings.connectTimeoutMs }, 'publisher connection did not connect in time');
+      onFailed();
+    });
     this.pc.onStateChange(guarded((state) => {
       ctx.emit({ type: 'connectionState', participantId, role: 'publisher', state });
+      if (state === 'connected') this.connectTimeout.stop();
       if (state === 'failed' && !this.closed) onFailed();
     }));
     this.pc.onTrack(guarded((track) => {
@@ -125,6 +133,7 @@ export class PublisherTransport {
     }
     for (const mid of offer.mids) this.knownMids.add(mid);
     this.candidates.flush(fromOffer);
+    this.connectTimeout.start();
     const answerSdp = await answer.promise;
     // A track whose codec changed is published anew (a new track id).
     const unchanged = (t: OfferedTrack) => {
@@ -199,6 +208,7 @@ export class PublisherTransport {
     if (this.closed) return;
     this.closed = true;
     this.waiting?.cancel(new Error('publisher connection closed'));
+    this.connectTimeout.stop();
     clearInterval(this.rembTimer);
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
     this.producers.clear();

@@ -9,6 +9,7 @@ import { takeCandidates } from '../sdp/candidates.js';
 import { parseSdp, SdpError, writeSdp } from '../sdp/sdp.js';
 import { writeMLineStates, type MLineState } from '../sdp/subscriber-offer.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
+import { ConnectTimeout } from './connect-timeout.js';
 import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { MLineSlots } from './mline-slots.js';
 import { PayloadTypeAllocator } from './payload-types.js';
@@ -46,6 +47,7 @@ export class SubscriberTransport {
   /** Channels the client opened itself (any label); messages on them are relayed like the room's. */
   private readonly clientChannels: DataChannel[] = [];
   private readonly payloadTypes = new PayloadTypeAllocator();
+  private readonly connectTimeout: ConnectTimeout;
   private awaitingAnswer = false;
   /** The id of the offer made last (the one an answer must name). */
   private pendingOfferId = 0;
@@ -60,7 +62,8 @@ export class SubscriberTransport {
    * Starts with the room's data channels and the given tracks in its first
    * offer. `restart` marks that offer as replacing a failed connection;
    * `onConnected` runs when the connection is up, `onFailed` when ICE or
-   * DTLS fails for good (or the client closed it).
+   * DTLS fails for good, the client closed it, or it did not come up within
+   * `connectTimeoutMs` of the client's answer.
    */
   constructor(
     private readonly ctx: TransportContext,
@@ -88,9 +91,17 @@ export class SubscriberTransport {
     this.pc.onLocalCandidate(guarded((candidate, mid) => {
       emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
     }));
+    this.connectTimeout = new ConnectTimeout(settings.connectTimeoutMs, () => {
+      if (this.closed) return;
+      ctx.log.warn({ timeoutMs: settings.connectTimeoutMs }, 'subscriber connection did not connect in time');
+      options.onFailed();
+    });
     this.pc.onStateChange(guarded((state) => {
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
-      if (state === 'connected') options.onConnected();
+      if (state === 'connected') {
+        this.connectTimeout.stop();
+        options.onConnected();
+      }
       // 'closed' from the other side counts too: libdatachannel closes a connection whose SCTP
       // set-up raced with a renegotiation, and a client may drop its connection but keep the socket.
       if ((state === 'failed' || state === 'closed') && !this.closed) options.onFailed();
@@ -189,6 +200,7 @@ export class SubscriberTransport {
   }
 
   applyAnswer(sdp: string, offerId: number): void {
+    if (this.closed) throw new InvalidStateError('the subscriber connection is closed');
     if (!this.awaitingAnswer) throw new InvalidStateError('no subscriber offer is waiting for an answer');
     if (offerId !== this.pendingOfferId) {
       throw new InvalidStateError(`answer to offer ${offerId}, but the offer waiting for an answer is ${this.pendingOfferId}`);
@@ -204,6 +216,7 @@ export class SubscriberTransport {
       throw new SdpError(`answer rejected: ${(error as Error).message}`);
     }
     this.candidates.flush(fromAnswer);
+    this.connectTimeout.start();
     this.awaitingAnswer = false;
     this.slots.answered(offerId);
     if (this.renegotiationNeeded) this.negotiate();
@@ -220,6 +233,7 @@ export class SubscriberTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.connectTimeout.stop();
     for (const consumer of this.slots.items) {
       this.ctx.router.detach(consumer);
       consumer.close();

@@ -191,12 +191,18 @@ export class MediaWorker {
     this.ctx.emit({ type: 'publisherFailed', participantId });
   }
 
-  /** A failed subscriber connection is replaced by a new one carrying the same tracks. */
+  /**
+   * A failed subscriber connection is replaced by a new one carrying the same
+   * tracks, at most MAX_SUBSCRIBER_RESTARTS times in a row; then it is closed.
+   */
   private subscriberFailed(participantId: string, failed: SubscriberTransport): void {
     const participant = this.participants.get(participantId);
     if (participant?.subscriber !== failed) return;
     if (participant.subscriberRestarts >= MAX_SUBSCRIBER_RESTARTS) {
-      participant.log.warn('subscriber connection failed again; not restarting it');
+      // Closed, not left "connecting" or failed: the control plane tells the client.
+      participant.log.warn({ restarts: participant.subscriberRestarts }, 'subscriber connection failed again; closing it');
+      failed.close();
+      this.ctx.emit({ type: 'subscriberFailed', participantId, restarts: participant.subscriberRestarts });
       return;
     }
     participant.subscriberRestarts++;

@@ -44,6 +44,12 @@ export interface MediaSettings {
   keyframeRequestIntervalMs: number;
   /** Packets kept per video stream for answering NACKs (a power of two). */
   retransmissionBufferPackets: number;
+  /**
+   * How long a connection may take to come up once the client's offer or
+   * answer was applied, ms; then it counts as failed (a subscriber connection
+   * is replaced, a publisher connection closed).
+   */
+  connectTimeoutMs: number;
   /** Media m-lines one publisher connection may send (--max-tracks-per-participant). */
   maxTracksPerParticipant: number;
   /** Remote ICE candidates one connection accepts (--max-candidates). */
@@ -105,8 +111,10 @@ export type WorkerEvent =
   | { kind: 'event'; type: 'ready'; libraryVersion: string }
   /** `restart`: the previous subscriber connection failed; this offer is for a new one. */
   | { kind: 'event'; type: 'subscriberOffer'; participantId: string; sdp: string; tracks: TrackMid[]; restart: boolean; offerId: number }
-  /** The publisher connection failed (ICE/DTLS) and was closed with its producers; a new offer starts a new one. */
+  /** The publisher connection failed (ICE/DTLS, or did not connect in time) and was closed with its producers; a new offer starts a new one. */
   | { kind: 'event'; type: 'publisherFailed'; participantId: string }
+  /** The subscriber connection failed again after the last restart and was closed: no more media for this participant. */
+  | { kind: 'event'; type: 'subscriberFailed'; participantId: string; restarts: number }
   | { kind: 'event'; type: 'localCandidate'; participantId: string; role: ConnectionRole; candidate: string; mid: string }
   | { kind: 'event'; type: 'connectionState'; participantId: string; role: ConnectionRole; state: string }
   | { kind: 'event'; type: 'producerClosed'; participantId: string; trackId: string }
