@@ -43,12 +43,16 @@ export type CandidateTarget =
  * it cannot be a peer. The server sends STUN checks to every address a client
  * names, so an address that no peer can have is refused: the unspecified
  * address, multicast, broadcast and other reserved IPv4 (0/8, 224/4, 240/4),
- * IPv6 unspecified and multicast (ff00::/8, also as IPv4-mapped), and port 0.
+ * IPv6 unspecified and multicast (ff00::/8, also as IPv4-mapped), and port 0;
+ * so is a transport other than UDP or TCP and an unknown type (libjuice would
+ * ignore them with a warning).
  * Host names are not refused, but must not be handed to libdatachannel: it
  * starts a thread per name to resolve it.
  */
 export function candidateTarget(candidate: string): CandidateTarget {
   const fields = candidate.split(' ');
+  if (!/^(udp|tcp)$/i.test(fields[2]!)) throw new Error(`candidate transport ${JSON.stringify(fields[2]!.slice(0, 16))} is neither UDP nor TCP`);
+  if (!/^(host|srflx|prflx|relay)$/.test(fields[7]!)) throw new Error(`candidate type ${JSON.stringify(fields[7]!.slice(0, 16))} is unknown`);
   const address = fields[4]!;
   const port = Number(fields[5]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`candidate port ${JSON.stringify(fields[5]?.slice(0, 8))} is not a port a peer can use`);

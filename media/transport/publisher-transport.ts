@@ -14,7 +14,7 @@ import { ConnectTimeout } from './connect-timeout.js';
 import { relayIncomingData } from './data-channels.js';
 import { withDeadline, type Deadline } from './deadline.js';
 import { RemoteCandidates } from './remote-candidates.js';
-import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
@@ -61,7 +61,7 @@ export class PublisherTransport {
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
     this.pc = new ctx.binding.PeerConnection(`pub-${participantId}`, rtcConfig(settings));
     this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
-      ctx.log.warn({ candidate, err: error }, 'remote candidate refused by libdatachannel'),
+      warnLimited(ctx, 'candidate refused', { candidate, err: error }, 'remote candidate refused by libdatachannel'),
     );
     this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type === 'answer') this.onAnswer?.(sdp);
@@ -77,7 +77,7 @@ export class PublisherTransport {
     }));
     this.connectTimeout = new ConnectTimeout(settings.connectTimeoutMs, () => {
       if (this.closed) return;
-      ctx.log.warn({ timeoutMs: settings.connectTimeoutMs }, 'publisher connection did not connect in time');
+      warnLimited(ctx, 'publisher connect timeout', { timeoutMs: settings.connectTimeoutMs }, 'publisher connection did not connect in time');
       onFailed();
     });
     this.pc.onStateChange(guarded((state) => {

@@ -8,13 +8,15 @@ import { WorkerRequestError } from '../worker/request-error.js';
  * counted, at most `maxCandidates` for the connection's life (the server
  * sends connectivity checks to each). Clients may trickle candidates before
  * the description they belong to has been applied (a publisher's candidates
- * can overtake its offer); those wait here until `flush`. Host-name
+ * can overtake its offer); those wait here until `flush`. A candidate named
+ * again (later answers repeat the candidates of earlier ones) counts once. Host-name
  * candidates (a browser's mDNS names) are counted but not applied: the
  * server does not look names up, and finds such a client from its checks.
  */
 export class RemoteCandidates {
   private early: Array<[string, string]> = [];
-  private count = 0;
+  /** Every candidate taken, by what makes it one (a client's later answers repeat those of earlier ones). */
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly pc: PeerConnection,
@@ -30,20 +32,25 @@ export class RemoteCandidates {
    */
   admit(candidates: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
     const admitted: Array<[string, string]> = [];
+    const fresh = new Set<string>();
     for (const [raw, mid] of candidates) {
       let candidate: string;
+      let hostname: boolean;
       try {
         candidate = normalizeCandidate(raw);
-        if (candidateTarget(candidate).kind === 'hostname') continue;
+        hostname = candidateTarget(candidate).kind === 'hostname';
       } catch (error) {
         throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
       }
-      admitted.push([candidate, mid]);
+      const key = candidateKey(candidate);
+      if (this.seen.has(key) || fresh.has(key)) continue;
+      fresh.add(key);
+      if (!hostname) admitted.push([candidate, mid]);
     }
-    if (this.count + candidates.length > this.maxCandidates) {
+    if (this.seen.size + fresh.size > this.maxCandidates) {
       throw new WorkerRequestError('TOO_MANY_CANDIDATES', `more than ${this.maxCandidates} remote ICE candidates for this connection`);
     }
-    this.count += candidates.length;
+    for (const key of fresh) this.seen.add(key);
     return admitted;
   }
 
@@ -71,4 +78,10 @@ export class RemoteCandidates {
       }
     }
   }
+}
+
+/** What makes a candidate one: component, transport, address, port and type (not its foundation or priority). */
+function candidateKey(candidate: string): string {
+  const [, component, transport, , address, port, , type] = candidate.split(' ');
+  return `${component} ${transport!.toLowerCase()} ${address} ${port} ${type}`;
 }

@@ -14,7 +14,7 @@ import { relayIncomingData, sendOnChannel } from './data-channels.js';
 import { MLineSlots } from './mline-slots.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
-import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 /** Offer ids are unique per worker thread, so an answer to a replaced connection's offer never matches. */
@@ -78,7 +78,7 @@ export class SubscriberTransport {
       disableAutoNegotiation: true,
     });
     this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
-      ctx.log.warn({ candidate, err: error }, 'remote candidate refused by libdatachannel'),
+      warnLimited(ctx, 'candidate refused', { candidate, err: error }, 'remote candidate refused by libdatachannel'),
     );
     let restart = options.restart;
     this.pc.onLocalDescription(guarded((sdp, type) => {
@@ -93,7 +93,7 @@ export class SubscriberTransport {
     }));
     this.connectTimeout = new ConnectTimeout(settings.connectTimeoutMs, () => {
       if (this.closed) return;
-      ctx.log.warn({ timeoutMs: settings.connectTimeoutMs }, 'subscriber connection did not connect in time');
+      warnLimited(ctx, 'subscriber connect timeout', { timeoutMs: settings.connectTimeoutMs }, 'subscriber connection did not connect in time');
       options.onFailed();
     });
     this.pc.onStateChange(guarded((state) => {

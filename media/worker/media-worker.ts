@@ -8,7 +8,8 @@ import { Router } from '../forwarding/router.js';
 import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
-import type { EmitEvent, TransportContext } from '../transport/transport-context.js';
+import { warnLimited, type EmitEvent, type TransportContext } from '../transport/transport-context.js';
+import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import type { MediaSettings, ProducerInfo, WorkerRequests, WorkerStats } from './protocol.js';
 import { WorkerRequestError } from './request-error.js';
 
@@ -53,9 +54,10 @@ export class MediaWorker {
     readonly bus: PortMediaBus,
     emit: EmitEvent,
     private readonly log: Logger,
+    limitedLog: RateLimitedLog,
   ) {
     this.router = new Router(workerId, settings, bus);
-    this.ctx = { workerId, binding, settings, router: this.router, bus, emit, log };
+    this.ctx = { workerId, binding, settings, router: this.router, bus, emit, log, limitedLog };
     this.loopDelay.enable();
   }
 
@@ -183,7 +185,7 @@ export class MediaWorker {
   private publisherFailed(participantId: string, participant: ParticipantMedia): void {
     const publisher = participant.publisher;
     if (!publisher || this.participants.get(participantId) !== participant) return;
-    participant.log.warn('publisher connection failed; closing it and its tracks');
+    warnLimited({ ...this.ctx, log: participant.log }, 'publisher failed', {}, 'publisher connection failed; closing it and its tracks');
     const producers = publisher.producerInfos();
     participant.publisher = undefined;
     publisher.close();
@@ -200,13 +202,13 @@ export class MediaWorker {
     if (participant?.subscriber !== failed) return;
     if (participant.subscriberRestarts >= MAX_SUBSCRIBER_RESTARTS) {
       // Closed, not left "connecting" or failed: the control plane tells the client.
-      participant.log.warn({ restarts: participant.subscriberRestarts }, 'subscriber connection failed again; closing it');
+      warnLimited({ ...this.ctx, log: participant.log }, 'subscriber closed', { restarts: participant.subscriberRestarts }, 'subscriber connection failed again; closing it');
       failed.close();
       this.ctx.emit({ type: 'subscriberFailed', participantId, restarts: participant.subscriberRestarts });
       return;
     }
     participant.subscriberRestarts++;
-    participant.log.warn({ restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
+    warnLimited({ ...this.ctx, log: participant.log }, 'subscriber restarted', { restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
     const producers = participant.subscriber.consumedProducers();
     participant.subscriber.close();
     participant.subscriber = this.newSubscriber(participantId, participant.log, producers, true);

@@ -121,6 +121,12 @@ export type WorkerEvent =
   | { kind: 'event'; type: 'data'; participantId: string; message: string | Uint8Array }
   | { kind: 'event'; type: 'stats'; stats: WorkerStats };
 
+/** A line of the worker's log (pino JSON), written by the main thread to the node's log destination. */
+export interface WorkerLogMessage {
+  kind: 'log';
+  line: string;
+}
+
 export interface WorkerStats {
   workerId: number;
   participants: number;

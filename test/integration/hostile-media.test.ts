@@ -22,8 +22,11 @@ let bystanderPeers: Peers;
 let bystanders: Bystanders;
 let workersAtStart: readonly unknown[];
 
+/** The node's warnings and errors (its worker's too). */
+const logged: Array<{ level: number; msg: string }> = [];
+
 before(async () => {
-  sfu = await startSfu({ workers: 1 });
+  sfu = await startSfu({ workers: 1, logLevel: 'warn', logDestination: { write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }) } });
   workersAtStart = workersOf(sfu);
   peers = new Peers(sfu.url);
   bystanderPeers = new Peers(sfu.url);
@@ -107,6 +110,7 @@ describe('hostile clients and the media worker', { timeout: 60_000 }, () => {
     // Past the time the old answer timer fired.
     await sleep(OLD_ANSWER_TIMEOUT_MS + 1500);
     assertSameWorkers(sfu, workersAtStart);
+    assert.deepEqual(logged.filter((line) => /unhandled rejection|worker failed|request failed/.test(line.msg)), [], 'no stray rejection, no internal error');
     assert.ok((await packetsDuring(watcher, tracks.map((x) => x.trackId), 500)) > 0, 'the attacker\'s own connection still forwards');
     const again = await mallory.signaling.request({ publishOffer: { sdp: current } });
     assert.equal(again.message, 'publishAnswer', 'a valid renegotiation is still answered');
@@ -224,6 +228,9 @@ describe('hostile clients and the media worker', { timeout: 60_000 }, () => {
     const over = await mallory.signaling.request({ publishOffer: { sdp: withCandidates(25) } });
     assert.equal(errorCode(over), 'TOO_MANY_CANDIDATES', '40 trickled + 25 in the offer');
     assert.equal((await mallory.signaling.request({ publishOffer: { sdp: withCandidates(24) } })).message, 'publishAnswer', '40 + 24: exactly the limit');
+    // The same candidates again (later offers and answers repeat them) count once...
+    assert.equal((await mallory.signaling.request({ publishOffer: { sdp: withCandidates(24) } })).message, 'publishAnswer', 'repeated candidates');
+    // ...a new one does not fit.
     const after = await trickle(PUBLISHER, hostCandidate(22000));
     assert.equal(after && errorCode(after), 'TOO_MANY_CANDIDATES', 'one more after the description');
     assert.match((after!.error as { message: string }).message, /more than 64/);

@@ -159,6 +159,14 @@ describe('candidateTarget', () => {
     assert.equal(at('192.168.1.20', '65535').kind, 'address');
   });
 
+  test('transports other than UDP and TCP, and unknown types, are refused', () => {
+    assert.throws(() => candidateTarget('candidate:1 1 xyz 1 10.0.0.1 5000 typ host'), /neither UDP nor TCP/);
+    assert.throws(() => candidateTarget('candidate:1 1 udp 1 10.0.0.1 5000 typ weird'), /type "weird" is unknown/);
+    for (const c of [HOST, SRFLX, TCP, 'candidate:1 1 UDP 1 10.0.0.1 5000 typ relay raddr 1.2.3.4 rport 9', 'candidate:1 1 udp 1 10.0.0.1 5000 typ prflx']) {
+      assert.equal(candidateTarget(c).kind, 'address', c);
+    }
+  });
+
   test('a host name (mDNS) is recognised, and something that is neither is refused', () => {
     assert.deepEqual(candidateTarget(MDNS), { kind: 'hostname' });
     assert.throws(() => at('bad_host!'), /neither an IP address nor a host name/);
