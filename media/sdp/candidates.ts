@@ -32,15 +32,10 @@ export function announceAddressInSdp(sdp: string, address: string): string {
   return sdp.replace(/^a=(candidate:[^\r\n]*)$/gm, (_line, candidate: string) => `a=${withAddress(candidate, address)}`);
 }
 
-/** Where a remote candidate points, as far as deciding whether to send it connectivity checks goes. */
-export type CandidateTarget =
-  | { kind: 'address'; address: string; port: number }
-  /** A host name (a browser's mDNS "<uuid>.local"): not looked up by the server, so never checked. */
-  | { kind: 'hostname' };
-
 /**
- * Where a remote candidate (as normalized) points; throws with the reason when
- * it cannot be a peer. The server sends STUN checks to every address a client
+ * What a remote candidate (as normalized) points at: an IP address, or a host
+ * name (a browser's mDNS "<uuid>.local"); throws with the reason when it
+ * cannot be a peer. The server sends STUN checks to every address a client
  * names, so an address that no peer can have is refused: the unspecified
  * address, multicast, broadcast and other reserved IPv4 (0/8, 224/4, 240/4),
  * IPv6 unspecified and multicast (ff00::/8, also as IPv4-mapped), and port 0;
@@ -49,7 +44,7 @@ export type CandidateTarget =
  * Host names are not refused, but must not be handed to libdatachannel: it
  * starts a thread per name to resolve it.
  */
-export function candidateTarget(candidate: string): CandidateTarget {
+export function candidateTarget(candidate: string): 'address' | 'hostname' {
   const fields = candidate.split(' ');
   if (!/^(udp|tcp)$/i.test(fields[2]!)) throw new Error(`candidate transport ${JSON.stringify(fields[2]!.slice(0, 16))} is neither UDP nor TCP`);
   if (!/^(host|srflx|prflx|relay)$/.test(fields[7]!)) throw new Error(`candidate type ${JSON.stringify(fields[7]!.slice(0, 16))} is unknown`);
@@ -59,10 +54,10 @@ export function candidateTarget(candidate: string): CandidateTarget {
   const bracketless = address.replace(/^\[(.*)\]$/, '$1');
   if (isIP(bracketless) === 0) {
     if (!/^[A-Za-z0-9.-]{1,253}$/.test(address)) throw new Error(`candidate address ${JSON.stringify(address.slice(0, 80))} is neither an IP address nor a host name`);
-    return { kind: 'hostname' };
+    return 'hostname';
   }
   if (!canBePeer(bracketless)) throw new Error(`candidate address ${bracketless} cannot be a peer (unspecified, multicast, broadcast or reserved)`);
-  return { kind: 'address', address: bracketless, port };
+  return 'address';
 }
 
 /** Addresses no peer can have: 0/8, multicast 224/4 and reserved 240/4 (broadcast too); IPv6 unspecified and multicast. */

@@ -86,10 +86,10 @@ export class PublisherTransport {
       if (state === 'failed' && !this.closed) onFailed();
     }));
     this.pc.onTrack(guarded((track) => {
+      const mid = track.mid();
       keepUntilClosed(track, () => {
         if (this.tracks.get(mid) === track) this.tracks.delete(mid);
       });
-      const mid = track.mid();
       // A rejected m-line's track comes closed.
       if (!track.isClosed()) this.tracks.set(mid, track);
       this.onTrackArrived?.();

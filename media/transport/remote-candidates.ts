@@ -38,7 +38,7 @@ export class RemoteCandidates {
       let hostname: boolean;
       try {
         candidate = normalizeCandidate(raw);
-        hostname = candidateTarget(candidate).kind === 'hostname';
+        hostname = candidateTarget(candidate) === 'hostname';
       } catch (error) {
         throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
       }

@@ -142,10 +142,9 @@ describe('candidateTarget', () => {
   const at = (address: string, port = '5000') => candidateTarget(`candidate:1 1 udp 1 ${address} ${port} typ host`);
 
   test('unicast addresses of either family are peers', () => {
-    for (const address of ['127.0.0.1', '192.168.1.20', '203.0.113.7', '::1', 'fe80::1', '2001:db8::7', '::ffff:10.0.0.1']) {
-      assert.deepEqual(at(address), { kind: 'address', address, port: 5000 }, address);
+    for (const address of ['127.0.0.1', '192.168.1.20', '203.0.113.7', '::1', 'fe80::1', '2001:db8::7', '::ffff:10.0.0.1', '[2001:db8::7]']) {
+      assert.equal(at(address), 'address', address);
     }
-    assert.deepEqual(at('[2001:db8::7]'), { kind: 'address', address: '2001:db8::7', port: 5000 });
   });
 
   test('addresses no peer can have are refused', () => {
@@ -156,19 +155,19 @@ describe('candidateTarget', () => {
 
   test('port 0 and ports out of range are refused', () => {
     for (const port of ['0', '65536', '-1', 'x', '1.5']) assert.throws(() => at('192.168.1.20', port), /not a port/, port);
-    assert.equal(at('192.168.1.20', '65535').kind, 'address');
+    assert.equal(at('192.168.1.20', '65535'), 'address');
   });
 
   test('transports other than UDP and TCP, and unknown types, are refused', () => {
     assert.throws(() => candidateTarget('candidate:1 1 xyz 1 10.0.0.1 5000 typ host'), /neither UDP nor TCP/);
     assert.throws(() => candidateTarget('candidate:1 1 udp 1 10.0.0.1 5000 typ weird'), /type "weird" is unknown/);
     for (const c of [HOST, SRFLX, TCP, 'candidate:1 1 UDP 1 10.0.0.1 5000 typ relay raddr 1.2.3.4 rport 9', 'candidate:1 1 udp 1 10.0.0.1 5000 typ prflx']) {
-      assert.equal(candidateTarget(c).kind, 'address', c);
+      assert.equal(candidateTarget(c), 'address', c);
     }
   });
 
   test('a host name (mDNS) is recognised, and something that is neither is refused', () => {
-    assert.deepEqual(candidateTarget(MDNS), { kind: 'hostname' });
+    assert.equal(candidateTarget(MDNS), 'hostname');
     assert.throws(() => at('bad_host!'), /neither an IP address nor a host name/);
   });
 });
