@@ -10,31 +10,45 @@ const CONNECT_TIMEOUT_MS = 1500;
 const env = sfuForThisFile({ workers: 1, media: { connectTimeoutMs: CONNECT_TIMEOUT_MS } });
 
 /**
- * Answers like a client, from a real libdatachannel connection that is closed
- * as soon as it has answered: the server gets a valid description and then no
- * ICE, no DTLS, ever.
+ * A client whose subscriber connections complete ICE but never DTLS: it tells
+ * its own stack the server is the DTLS client and tells the server it is the
+ * DTLS client itself, so both sides wait for the other's first DTLS message.
+ * (Before the connect timeout such a connection stayed "connecting" for ever.)
  */
-async function answerAndVanish(offer: string): Promise<string> {
-  const pc: PeerConnection = new nodeDataChannel.PeerConnection('vanishing', { iceServers: [], bindAddress: '127.0.0.1', forceMediaTransport: true });
-  pc.onTrack((track) => keepUntilClosed(track));
-  pc.onDataChannel((channel) => keepUntilClosed(channel));
-  const answer = new Promise<string>((resolve) => pc.onLocalDescription((sdp, type) => type === 'answer' && resolve(sdp)));
-  pc.setRemoteDescription(offer, 'offer');
-  const sdp = await answer;
-  pc.close();
-  return sdp;
-}
-
-/** A client whose subscriber connection never comes up: it answers every offer and then goes silent. */
-async function vanishingSubscriber(room: string, identity: string): Promise<SignalingClient> {
+async function dtlsWithholdingSubscriber(room: string, identity: string): Promise<{ client: SignalingClient; close(): void }> {
   const client = await SignalingClient.connect(env.sfu.url);
+  const connections: PeerConnection[] = [];
+  let pc: PeerConnection | undefined;
   client.onMessage((event) => {
+    if (event.message === 'trickle') {
+      const { candidate, sdpMid } = event.trickle as { candidate: string; sdpMid: string };
+      try {
+        pc?.addRemoteCandidate(candidate, sdpMid);
+      } catch {
+        // Arrived before the offer: the offer's own candidates will do.
+      }
+    }
     if (event.message !== 'subscriberOffer') return;
     const offer = event.subscriberOffer as { sdp: string; offerId: number };
-    answerAndVanish(offer.sdp).then((sdp) => client.send({ subscriberAnswer: { sdp, offerId: offer.offerId } }), () => undefined);
+    const current: PeerConnection = new nodeDataChannel.PeerConnection('no-dtls', { iceServers: [], bindAddress: '127.0.0.1', forceMediaTransport: true });
+    pc = current;
+    connections.push(current);
+    current.onTrack((track) => keepUntilClosed(track));
+    current.onDataChannel((channel) => keepUntilClosed(channel));
+    current.onLocalCandidate((candidate, mid) => client.send({ trickle: { target: 2, candidate, sdpMid: mid } }));
+    current.onLocalDescription((sdp, type) => {
+      if (type === 'answer') client.send({ subscriberAnswer: { sdp: sdp.replace(/a=setup:passive/g, 'a=setup:active'), offerId: offer.offerId } });
+    });
+    current.setRemoteDescription(offer.sdp.replace(/a=setup:actpass/g, 'a=setup:active'), 'offer');
   });
   assert.equal((await client.request({ join: { room, identity } })).message, 'joined');
-  return client;
+  return {
+    client,
+    close: () => {
+      for (const connection of connections) connection.close();
+      client.close();
+    },
+  };
 }
 
 const offers = (client: SignalingClient) => client.received.filter((e) => e.message === 'subscriberOffer');
@@ -42,10 +56,11 @@ const restarts = (client: SignalingClient) => offers(client).filter((e) => (e.su
 const connectionFailed = (e: ServerEvent) => errorCode(e) === 'CONNECTION_FAILED';
 
 describe(`connections that never come up are failed after ${CONNECT_TIMEOUT_MS} ms`, { timeout: 60_000 }, () => {
-  test('a subscriber connection that never connects is restarted three times, then closed and reported', async () => {
+  test('a subscriber connection that never completes DTLS is restarted three times, then closed and reported', async () => {
     const { trackIds } = await env.peers.publisher('silent-sub', 'alice');
     const startedAt = performance.now();
-    const mallory = await vanishingSubscriber('silent-sub', 'mallory');
+    const withholding = await dtlsWithholdingSubscriber('silent-sub', 'mallory');
+    const mallory = withholding.client;
     const failed = await mallory.waitFor(connectionFailed, 4 * CONNECT_TIMEOUT_MS + 10_000, 'CONNECTION_FAILED');
     const elapsed = performance.now() - startedAt;
     assert.match((failed.error as { message: string }).message, /subscriber connection/);
@@ -59,10 +74,10 @@ describe(`connections that never come up are failed after ${CONNECT_TIMEOUT_MS} 
     // Honest clients connect within the same timeout.
     const bob = await env.peers.join('silent-sub', 'bob');
     for (const id of trackIds) await bob.waitForPackets(id, 20);
-    mallory.close();
+    withholding.close();
   });
 
-  test('a publisher connection that never connects is closed and its tracks unpublished', async () => {
+  test('a publisher connection that never connects (no ICE, no DTLS) is closed and its tracks unpublished', async () => {
     const watcher = await env.peers.join('silent-pub', 'watcher');
     const mallory = await SignalingClient.connect(env.sfu.url);
     assert.equal((await mallory.request({ join: { room: 'silent-pub', identity: 'mallory' } })).message, 'joined');
