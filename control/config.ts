@@ -63,6 +63,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     minPublisherBitrate: 100_000,
     keyframeRequestIntervalMs: 500,
     retransmissionBufferPackets: 512,
+    connectTimeoutMs: 15_000,
     maxTracksPerParticipant: 16,
     maxRemoteCandidates: 64,
   },
@@ -112,6 +113,7 @@ export function validateConfig(config: NodeConfig): string[] {
   }
   if (!WS_ENGINE_CHOICES.includes(config.wsEngine)) problems.push(`WebSocket engine must be one of ${WS_ENGINE_CHOICES.join(', ')}`);
   if (!(config.idleTimeoutMs >= 1000)) problems.push('idle timeout must be at least 1000 ms');
+  if (!(media.connectTimeoutMs >= 100)) problems.push('the connect timeout must be at least 100 ms');
   const atLeastOne: Array<[string, number]> = [
     ['max tracks per participant', media.maxTracksPerParticipant],
     ['max candidates', media.maxRemoteCandidates],

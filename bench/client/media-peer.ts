@@ -96,6 +96,8 @@ export class MediaPeer {
   /** Local failures (a candidate libdatachannel refused), kept for inspection. */
   readonly errors: Error[] = [];
   private readonly pendingTracks = new Map<string, Track>();
+  /** The subscriber connection's tracks by mid: the server may reuse an m-line for another track. */
+  private readonly subscriberTracks = new Map<string, Track>();
 
   private constructor(
     readonly options: MediaPeerOptions,
@@ -279,6 +281,7 @@ export class MediaPeer {
     this.subscriber?.close();
     this.received.clear();
     this.pendingTracks.clear();
+    this.subscriberTracks.clear();
     this.channels.clear();
     this.subscriber = undefined;
     this.pendingCandidates.subscriber = [];
@@ -311,7 +314,9 @@ export class MediaPeer {
       this.dropConnections();
       return;
     }
-    if (code === 'CONNECTION_FAILED' && this.publishOptions && !this.closed) {
+    const message = event.message === 'error' ? (event.error as { message: string }).message : '';
+    // (A subscriber connection that failed for good is reported with the same code: nothing to publish again.)
+    if (code === 'CONNECTION_FAILED' && message.includes('publisher') && this.publishOptions && !this.closed) {
       // The publisher connection failed and its tracks are gone: publish again on a new one.
       const restartMedia = this.generator !== undefined;
       this.dropPublisher();
@@ -410,6 +415,11 @@ export class MediaPeer {
       this.pendingTracks.delete(mid);
       this.onTrack(track);
     }
+    // An m-line that now carries another track: no new track event, the same Track goes on.
+    for (const [mid, trackId] of this.midToTrack) {
+      const track = this.subscriberTracks.get(mid);
+      if (track && !this.received.has(trackId)) this.receive(track, mid, trackId);
+    }
   }
 
   private onTrack(track: Track): void {
@@ -423,6 +433,12 @@ export class MediaPeer {
       track.onMessage(() => undefined);
       return;
     }
+    this.subscriberTracks.set(mid, track);
+    this.receive(track, mid, trackId);
+  }
+
+  /** Counts what `track` (m-line `mid`) receives as track `trackId` from now on. */
+  private receive(track: Track, mid: string, trackId: string): void {
     const line = this.mLines.get(mid);
     const received = new ReceivedTrack(
       trackId,

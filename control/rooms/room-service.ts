@@ -346,6 +346,14 @@ export class RoomService {
           error: { code: ErrorCode.CONNECTION_FAILED, message: 'the publisher connection failed (ICE or DTLS); publish again with a new connection' },
         });
         break;
+      case 'subscriberFailed':
+        participant.send({
+          error: {
+            code: ErrorCode.CONNECTION_FAILED,
+            message: `the subscriber connection failed (ICE or DTLS, or did not connect in time) ${event.restarts + 1} times in a row and was closed; leave and join again to receive media`,
+          },
+        });
+        break;
       case 'localCandidate':
         participant.send({ trickle: { target: wireRole(event.role), candidate: event.candidate, sdpMid: event.mid } });
         break;
@@ -435,6 +443,10 @@ export class RoomService {
           return new ProtocolError(ErrorCode.INVALID_STATE, error.message);
         case 'UNKNOWN_PARTICIPANT':
           return new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, error.message);
+        case 'TOO_MANY_TRACKS':
+          return new ProtocolError(ErrorCode.TOO_MANY_TRACKS, error.message);
+        case 'TOO_MANY_CANDIDATES':
+          return new ProtocolError(ErrorCode.TOO_MANY_CANDIDATES, error.message);
         case 'WORKER_GONE':
           return new ProtocolError(ErrorCode.WORKER_FAILED, error.message);
         default:

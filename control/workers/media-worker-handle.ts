@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { Worker, type MessagePort } from 'node:worker_threads';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import type {
   WorkerControlMessage,
   WorkerErrorCode,
   WorkerEvent,
   WorkerInit,
+  WorkerLogMessage,
   WorkerRequestName,
   WorkerRequests,
   WorkerResponseMessage,
@@ -68,7 +69,12 @@ export class MediaWorkerHandle extends EventEmitter<MediaWorkerHandleEvents> {
       this.worker.once('exit', (code) => reject(new Error(`media worker ${id} exited with code ${code} while starting`)));
     });
     this.ready.catch(() => undefined);
-    this.worker.on('message', (message: WorkerEvent | WorkerResponseMessage) => this.onMessage(message));
+    // The worker's log lines, already formatted: written as they are to the node's log destination.
+    const logDestination = (log as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym]!;
+    this.worker.on('message', (message: WorkerEvent | WorkerResponseMessage | WorkerLogMessage) => {
+      if (message.kind === 'log') logDestination.write(message.line);
+      else this.onMessage(message);
+    });
     this.worker.on('error', (error) => this.log.error({ err: error }, 'media worker error'));
     this.worker.on('exit', (code) => this.onExit(code));
   }

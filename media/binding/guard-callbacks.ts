@@ -4,6 +4,8 @@
  * std::terminate, and the whole process is gone. Every callback handed to the
  * binding is therefore wrapped with `guarded`, which catches and reports.
  * (The binding's methods are read-only, so they cannot be wrapped once for all.)
+ * Timers of a media worker are wrapped too: an exception thrown by one is an
+ * uncaught exception, which ends the worker and every connection on it.
  */
 let report: (error: unknown) => void = () => undefined;
 

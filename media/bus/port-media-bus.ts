@@ -133,7 +133,13 @@ export class PortMediaBus implements MediaBus {
     peer.pending.push(frame);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      try {
+        this.flush();
+      } catch (error) {
+        this.onError(error);
+      }
+    });
   }
 
   private flush(): void {

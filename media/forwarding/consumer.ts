@@ -1,6 +1,7 @@
 import type { Track } from 'node-datachannel';
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { parseFeedback } from '../rtp/rtcp.js';
+import type { RetransmissionBudget } from '../rtp/retransmission-budget.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../rtp/rewriter.js';
 import { buildRtxPacket } from '../rtp/rtx.js';
 import type { ProducerInfo } from '../worker/protocol.js';
@@ -9,29 +10,37 @@ import type { TrackSource } from './track-source.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 export interface ConsumerOptions {
-  producer: ProducerInfo;
-  /** The m-line of the subscriber connection carrying this track. */
+  /** The m-line of the subscriber connection. */
   mid: string;
   track: Track;
   ssrc: number;
   payloadType: number;
+  /** Of the codec the m-line was made for: every track it carries has it. */
+  clockRate: number;
   /** RTX stream for retransmissions (video), if negotiated. */
   rtx?: { ssrc: number; payloadType: number };
+  /** What this subscriber's NACKs may make the worker send again (video). */
+  retransmissionBudget?: RetransmissionBudget;
 }
 
 /**
- * One track sent to one subscriber: rewrites every packet into the
- * subscriber's RTP space and sends it; turns the subscriber's PLI/FIR into a
- * keyframe request to the source and answers its NACKs from the source's
- * retransmission history (as RTX when negotiated).
+ * One sendonly m-line of a subscriber connection and the track it carries:
+ * rewrites every packet into the subscriber's RTP space and sends it; turns
+ * the subscriber's PLI/FIR into a keyframe request to the source and answers
+ * its NACKs from the source's retransmission history (as RTX when
+ * negotiated). When its track goes, the m-line can carry another track of the
+ * same codec (`bind`): its SSRC, sequence numbers and timestamps carry on, so
+ * the subscriber's decoder and SRTP context see one continuous stream.
  */
 export class Consumer {
-  readonly producer: ProducerInfo;
+  /** The track carried now; undefined while the m-line is free. */
+  producer: ProducerInfo | undefined;
   readonly mid: string;
   readonly ssrc: number;
   private readonly track: Track;
   private readonly rewriter: RtpRewriter;
   private readonly rtx: { ssrc: number; payloadType: number } | undefined;
+  private readonly budget: RetransmissionBudget | undefined;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
   private source: TrackSource | undefined;
   /** 'waiting' until the track is first seen open; 'ended' once it closed, from either side. */
@@ -40,12 +49,12 @@ export class Consumer {
   private readonly retransmitHeader: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
 
   constructor(options: ConsumerOptions) {
-    this.producer = options.producer;
     this.mid = options.mid;
     this.ssrc = options.ssrc;
     this.track = options.track;
     this.rtx = options.rtx;
-    this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.producer.codec.clockRate);
+    this.budget = options.retransmissionBudget;
+    this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.clockRate);
     // No onOpen callback: send() polls isOpen() until the track is open. Every callback is a
     // thread-safe function, i.e. one more async handle libuv scans on each wake-up of the worker.
     keepUntilClosed(this.track, () => {
@@ -55,8 +64,26 @@ export class Consumer {
     this.track.onMessage(guarded((rtcp) => this.onRtcp(rtcp)));
   }
 
-  get trackId(): string {
-    return this.producer.trackId;
+  get rtxSsrc(): number | undefined {
+    return this.rtx?.ssrc;
+  }
+
+  get trackId(): string | undefined {
+    return this.producer?.trackId;
+  }
+
+  /** Carries `producer` from now on (the Router attaches it to its source). */
+  bind(producer: ProducerInfo): void {
+    this.unbind();
+    this.producer = producer;
+    this.rewriter.forgetSource();
+  }
+
+  /** Stops carrying a track; the m-line stays, free for another. */
+  unbind(): void {
+    this.source?.detach(this);
+    this.source = undefined;
+    this.producer = undefined;
   }
 
   setSource(source: TrackSource | undefined): void {
@@ -68,14 +95,14 @@ export class Consumer {
     if (!this.transmit(packet)) return;
     counters.packetsOut++;
     counters.bytesOut += packet.length;
+    this.budget?.onSent(packet.length);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.state = 'ended';
-    this.source?.detach(this);
-    this.source = undefined;
+    this.unbind();
     this.track.close();
   }
 
@@ -86,22 +113,38 @@ export class Consumer {
     for (const nack of feedback.nacks) if (nack.ssrc === this.ssrc) this.retransmit(nack.seqs);
   }
 
+  /** Answers a NACK from the source's history, as far as the budget allows. */
   private retransmit(seqs: readonly number[]): void {
     const history = this.source?.history;
-    if (!history || this.state !== 'open') return;
+    const budget = this.budget;
+    if (!history || !budget || this.state !== 'open') return;
     const header = this.retransmitHeader;
-    for (const seq of seqs) {
+    const now = performance.now();
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
+      if (budget.exhausted) {
+        counters.retransmissionsRefused += seqs.length - i;
+        return;
+      }
+      if (budget.isRepeat(seq, now)) {
+        counters.retransmissionsRefused++;
+        continue;
+      }
       const sourceSeq = this.rewriter.sourceSequenceNumber(seq);
       const packet = sourceSeq === undefined ? undefined : history.get(sourceSeq);
       if (!packet) continue;
       readSourceHeader(packet, header);
       // The history holds packets by sequence number only: skip one of an earlier source.
-      if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, performance.now())) {
-        const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
-        if (this.transmit(out)) {
-          counters.retransmissions++;
-          counters.packetsOut++;
-          counters.bytesOut += out.length;
+      if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, now)) {
+        if (budget.take(seq, packet.length, now)) {
+          const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
+          if (this.transmit(out)) {
+            counters.retransmissions++;
+            counters.packetsOut++;
+            counters.bytesOut += out.length;
+          }
+        } else {
+          counters.retransmissionsRefused++;
         }
       }
       restoreHeader(packet, header);

@@ -6,4 +6,6 @@ export const counters = {
   bytesOut: 0,
   /** Packets sent again in answer to NACKs (included in packetsOut). */
   retransmissions: 0,
+  /** NACKed packets not sent again: asked for again within the repeat window, or over the subscriber's budget. */
+  retransmissionsRefused: 0,
 };

@@ -9,7 +9,8 @@ import { SFU_RTCP_SSRC, TrackSource } from './track-source.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 /**
- * A track a publisher sends to this worker. Every RTP packet goes to the
+ * A track a publisher sends to this worker (the track belongs to the
+ * publisher's transport, which closes it: its m-line may produce again). Every RTP packet goes to the
  * media bus (only if another worker or node subscribed) and to this worker's
  * consumers. Keyframe requests from anywhere end here as a throttled PLI.
  */
@@ -48,7 +49,6 @@ export class Producer extends TrackSource {
     this.closed = true;
     this.unregister();
     super.close();
-    this.track.close();
   }
 
   protected sendKeyframeRequest(): void {

@@ -37,12 +37,14 @@ export class Router {
     this.sourceFor(info)?.attach(consumer);
   }
 
+  /** Unbinds the consumer from its track (the remote source goes with its last consumer). */
   detach(consumer: Consumer): void {
-    const remote = this.remote.get(consumer.trackId);
-    consumer.close();
+    const trackId = consumer.trackId;
+    consumer.unbind();
+    const remote = trackId === undefined ? undefined : this.remote.get(trackId);
     if (remote && remote.consumers.size === 0) {
       remote.close();
-      this.remote.delete(consumer.trackId);
+      this.remote.delete(trackId!);
     }
   }
 

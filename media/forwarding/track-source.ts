@@ -1,3 +1,4 @@
+import { guarded } from '../binding/guard-callbacks.js';
 import { KeyframeThrottle } from '../rtp/keyframe-throttle.js';
 import { PacketHistory } from '../rtp/packet-history.js';
 import { readSourceHeader, restoreHeader, type SourceHeader } from '../rtp/rewriter.js';
@@ -27,7 +28,8 @@ export abstract class TrackSource {
     settings: MediaSettings,
   ) {
     this.history = info.kind === 'video' ? new PacketHistory(settings.retransmissionBufferPackets) : undefined;
-    this.keyframes = new KeyframeThrottle(() => this.sendKeyframeRequest(), settings.keyframeRequestIntervalMs);
+    // Guarded: the throttle may send from a timer, where an exception would end the worker.
+    this.keyframes = new KeyframeThrottle(guarded(() => this.sendKeyframeRequest()), settings.keyframeRequestIntervalMs);
   }
 
   get trackId(): string {

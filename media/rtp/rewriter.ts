@@ -87,6 +87,14 @@ export class RtpRewriter {
     return this.source;
   }
 
+  /**
+   * The stream goes on with another source (an m-line that carries a new
+   * track): its first packet starts one, whatever its SSRC, even the last one's.
+   */
+  forgetSource(): void {
+    this.source = undefined;
+  }
+
   /** The last sequence number sent (for tests and stats). */
   get lastSequenceNumber(): number {
     return this.lastSeq;

@@ -12,6 +12,14 @@ const PSFB_PLI = 1;
 const PSFB_FIR = 4;
 const PSFB_AFB = 15;
 
+/**
+ * NACK FCIs read from one compound RTCP packet; the rest are ignored. Each
+ * asks for up to 17 packets, so this is more than a packet history holds
+ * (512 by default), while a hostile NACK of a few hundred FCIs costs no more
+ * than this to read.
+ */
+export const MAX_NACK_FCIS = 64;
+
 /** The feedback one compound RTCP packet carries, by media SSRC. */
 export interface RtcpFeedback {
   /** SSRCs a keyframe was asked for (PLI or FIR). */
@@ -57,9 +65,10 @@ export function forEachRtcpPacket(
   }
 }
 
-/** Extracts keyframe requests and NACKs; other packet types are skipped. */
+/** Extracts keyframe requests and NACKs (at most `MAX_NACK_FCIS` FCIs); other packet types are skipped. */
 export function parseFeedback(buf: Uint8Array): RtcpFeedback {
   const feedback: RtcpFeedback = { keyframe: [], nacks: [] };
+  let fcis = 0;
   forEachRtcpPacket(buf, (pt, fmt, start, end) => {
     if (end - start < 12) return;
     const mediaSsrc = readU32(buf, start + 8);
@@ -69,7 +78,7 @@ export function parseFeedback(buf: Uint8Array): RtcpFeedback {
       for (let o = start + 12; o + 8 <= end; o += 8) feedback.keyframe.push(readU32(buf, o));
     } else if (pt === RTCP_RTPFB && fmt === RTPFB_NACK) {
       const seqs: number[] = [];
-      for (let o = start + 12; o + 4 <= end; o += 4) {
+      for (let o = start + 12; o + 4 <= end && fcis < MAX_NACK_FCIS; o += 4, fcis++) {
         const pid = (buf[o]! << 8) | buf[o + 1]!;
         const blp = (buf[o + 2]! << 8) | buf[o + 3]!;
         seqs.push(pid);

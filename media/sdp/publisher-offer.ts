@@ -1,3 +1,4 @@
+import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
 import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type SdpMedia } from './sdp.js';
 
@@ -26,15 +27,26 @@ const MAX_MID_LENGTH = 32;
  * - transport-cc is removed (extmap and rtcp-fb), so the publisher's
  *   congestion control runs on the REMB this SFU sends;
  * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line;
- * - m-lines with no forwardable codec are rejected (port 0).
+ * - m-lines with no forwardable codec are rejected (port 0);
+ * - a=candidate lines are taken out, to be checked and counted like trickled ones.
  * Throws SdpError with a message for the client when the offer is unusable.
  */
-export function preparePublisherOffer(text: string): { sdp: string; tracks: OfferedTrack[] } {
+export function preparePublisherOffer(text: string): {
+  sdp: string;
+  tracks: OfferedTrack[];
+  mids: string[];
+  /** Audio and video m-lines the client wants to send on (those with no forwardable codec too). */
+  sendingMLines: number;
+  /** The offer's a=candidate lines (removed from `sdp`), with their m-line's mid. */
+  candidates: Array<[string, string]>;
+} {
   const sdp = parseSdp(text);
+  const candidates = takeCandidates(sdp);
   if (sdp.media.length === 0) throw new SdpError('offer has no m= line');
   const sessionHas = (name: string) => attribute(sdp.session, name) !== undefined;
   const tracks: OfferedTrack[] = [];
   const mids = new Set<string>();
+  let sendingMLines = 0;
   for (const media of sdp.media) {
     const mid = mediaMid(media);
     if (mid === undefined || mid.length === 0 || mid.length > MAX_MID_LENGTH || /\s/.test(mid)) {
@@ -48,10 +60,12 @@ export function preparePublisherOffer(text: string): { sdp: string; tracks: Offe
       }
     }
     if (media.kind === 'application' || media.port === 0) continue;
+    const direction = mediaDirection(media);
+    if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
     const track = rewriteMedia(media, mid);
     if (track) tracks.push(track);
   }
-  return { sdp: writeSdp(sdp), tracks };
+  return { sdp: writeSdp(sdp), tracks, mids: [...mids], sendingMLines, candidates };
 }
 
 function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {

@@ -4,16 +4,23 @@ import { Producer } from '../forwarding/producer.js';
 import { SFU_RTCP_SSRC } from '../forwarding/track-source.js';
 import { PublisherBitrateEstimator } from '../rtp/bitrate-estimator.js';
 import { buildRemb } from '../rtp/rtcp.js';
-import { preparePublisherOffer } from '../sdp/publisher-offer.js';
-import { SdpError } from '../sdp/sdp.js';
+import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
+import { codecKey } from '../sdp/codecs.js';
+import { preparePublisherOffer, type OfferedTrack } from '../sdp/publisher-offer.js';
+import { parseSdp, SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo } from '../worker/protocol.js';
+import { WorkerRequestError } from '../worker/request-error.js';
+import { ConnectTimeout } from './connect-timeout.js';
 import { relayIncomingData } from './data-channels.js';
+import { withDeadline, type Deadline } from './deadline.js';
 import { RemoteCandidates } from './remote-candidates.js';
-import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
 const NEGOTIATION_TIMEOUT_MS = 5000;
+/** m-lines a publisher connection may name over its life, per track it may send at once. */
+const MLINES_PER_TRACK_ALLOWED = 4;
 
 /**
  * A participant's publisher connection: the client offers, this answers.
@@ -24,18 +31,27 @@ export class PublisherTransport {
   private readonly pc: PeerConnection;
   private readonly candidates: RemoteCandidates;
   private readonly producers = new Map<string, Producer>();
-  /** Tracks libdatachannel created for the client's m-lines, by mid, not yet producing. */
-  private readonly incoming = new Map<string, Track>();
+  /**
+   * Every live track libdatachannel created for the client's m-lines, by mid,
+   * producing or not: an m-line that stops sending keeps its track, so the
+   * same mid can send again (a browser re-uses a transceiver that way).
+   */
+  private readonly tracks = new Map<string, Track>();
+  /** Every mid an applied offer named; one with no live track was rejected and cannot carry media again. */
+  private readonly knownMids = new Set<string>();
   private readonly dataChannels: DataChannel[] = [];
   private readonly estimator: PublisherBitrateEstimator;
   private readonly rembTimer: NodeJS.Timeout;
+  private readonly connectTimeout: ConnectTimeout;
   private onTrackArrived: (() => void) | undefined;
   private onAnswer: ((sdp: string) => void) | undefined;
   private nextTrackNumber = 0;
   private negotiation: Promise<unknown> = Promise.resolve();
+  /** The wait of the negotiation under way, ended early when the connection closes. */
+  private waiting: Deadline<unknown> | undefined;
   private closed = false;
 
-  /** `onFailed` runs when ICE or DTLS fails for good; the transport is useless then. */
+  /** `onFailed` runs when ICE or DTLS fails for good, or the connection does not come up in time; the transport is useless then. */
   constructor(
     private readonly ctx: TransportContext,
     private readonly participantId: string,
@@ -44,7 +60,9 @@ export class PublisherTransport {
     const { settings } = ctx;
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
     this.pc = new ctx.binding.PeerConnection(`pub-${participantId}`, rtcConfig(settings));
-    this.candidates = new RemoteCandidates(this.pc);
+    this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
+      warnLimited(ctx, 'candidate refused', { candidate, err: error }, 'remote candidate refused by libdatachannel'),
+    );
     this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type === 'answer') this.onAnswer?.(sdp);
     }));
@@ -57,19 +75,30 @@ export class PublisherTransport {
         mid,
       });
     }));
+    this.connectTimeout = new ConnectTimeout(settings.connectTimeoutMs, () => {
+      if (this.closed) return;
+      warnLimited(ctx, 'publisher connect timeout', { timeoutMs: settings.connectTimeoutMs }, 'publisher connection did not connect in time');
+      onFailed();
+    });
     this.pc.onStateChange(guarded((state) => {
       ctx.emit({ type: 'connectionState', participantId, role: 'publisher', state });
+      if (state === 'connected') this.connectTimeout.stop();
       if (state === 'failed' && !this.closed) onFailed();
     }));
     this.pc.onTrack(guarded((track) => {
-      this.incoming.set(track.mid(), keepUntilClosed(track));
+      const mid = track.mid();
+      keepUntilClosed(track, () => {
+        if (this.tracks.get(mid) === track) this.tracks.delete(mid);
+      });
+      // A rejected m-line's track comes closed.
+      if (!track.isClosed()) this.tracks.set(mid, track);
       this.onTrackArrived?.();
     }));
     this.pc.onDataChannel(guarded((channel) => {
       this.dataChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, ctx.emit);
     }));
-    this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
+    this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
   }
 
   /** Applies an offer (first or renegotiation); resolves with the answer and the tracks now published. */
@@ -83,32 +112,49 @@ export class PublisherTransport {
   private async negotiate(sdp: string): Promise<{ sdp: string; producers: ProducerInfo[] }> {
     if (this.closed) throw new Error('publisher connection closed');
     const offer = preparePublisherOffer(sdp);
-    const answer = this.waitFor<string>((resolve) => (this.onAnswer = resolve), 'answer');
+    this.checkTrackLimits(offer);
+    const current = this.pc.remoteDescription();
+    if (current && restartsIce(parseSdp(current.sdp), parseSdp(offer.sdp))) throw new SdpError(ICE_RESTART_REFUSED);
+    for (const { mid } of offer.tracks) {
+      const track = this.tracks.get(mid);
+      if (this.knownMids.has(mid) && (!track || track.isClosed())) {
+        throw new SdpError(`m-line "${mid}" was rejected earlier on this connection; send the track on a new m-line`);
+      }
+    }
+    const fromOffer = this.candidates.admit(offer.candidates);
+    const answer = this.wait<string>((resolve) => (this.onAnswer = resolve), 'answer');
     try {
       this.pc.setRemoteDescription(offer.sdp, 'offer');
     } catch (error) {
+      // Refused before anything changed: no answer will come.
+      answer.cancel();
       this.onAnswer = undefined;
       throw new SdpError(`offer rejected: ${(error as Error).message}`);
     }
-    this.candidates.flush();
-    const answerSdp = await answer;
-    const wanted = offer.tracks.filter((t) => !this.producers.has(t.mid));
-    await this.waitFor<void>((resolve) => {
-      const check = () => wanted.every((t) => this.incoming.has(t.mid)) && resolve();
+    for (const mid of offer.mids) this.knownMids.add(mid);
+    this.candidates.flush(fromOffer);
+    this.connectTimeout.start();
+    const answerSdp = await answer.promise;
+    // A track whose codec changed is published anew (a new track id).
+    const unchanged = (t: OfferedTrack) => {
+      const producer = this.producers.get(t.mid);
+      return producer !== undefined && producer.info.kind === t.kind && codecKey(producer.info.codec) === codecKey(t.codec);
+    };
+    const wanted = offer.tracks.filter((t) => !unchanged(t));
+    await this.wait<void>((resolve) => {
+      const check = () => wanted.every((t) => this.tracks.has(t.mid)) && resolve();
       this.onTrackArrived = check;
       check();
-    }, 'tracks');
+    }, 'tracks').promise;
 
-    const offered = new Set(offer.tracks.map((t) => t.mid));
+    const kept = new Set(offer.tracks.filter(unchanged).map((t) => t.mid));
     for (const [mid, producer] of this.producers) {
-      if (offered.has(mid)) continue;
+      if (kept.has(mid)) continue;
       this.producers.delete(mid);
       this.ctx.router.removeProducer(producer);
       this.ctx.emit({ type: 'producerClosed', participantId: this.participantId, trackId: producer.trackId });
     }
     for (const t of wanted) {
-      const track = this.incoming.get(t.mid)!;
-      this.incoming.delete(t.mid);
       const info: ProducerInfo = {
         trackId: `${this.participantId}-t${this.nextTrackNumber++}`,
         participantId: this.participantId,
@@ -117,13 +163,32 @@ export class PublisherTransport {
         codec: t.codec,
         workerId: this.ctx.workerId,
       };
-      const producer = new Producer(info, track, this.ctx.settings, this.ctx.bus, t.ssrc);
+      const producer = new Producer(info, this.tracks.get(t.mid)!, this.ctx.settings, this.ctx.bus, t.ssrc);
       this.producers.set(t.mid, producer);
       this.ctx.router.addProducer(producer);
     }
-    // Tracks of rejected m-lines: nothing will flow on them.
-    for (const [mid, track] of this.incoming) if (!offered.has(mid)) track.close();
     return { sdp: announceSdp(this.ctx.settings, answerSdp), producers: this.producerInfos() };
+  }
+
+  /**
+   * At most `maxTracksPerParticipant` sending m-lines per offer, and at most
+   * four times that many m-lines over the connection's life: each new mid
+   * costs a libdatachannel Track (one held until the worker ends when its
+   * m-line is rejected at once).
+   */
+  private checkTrackLimits(offer: { mids: readonly string[]; sendingMLines: number }): void {
+    const { maxTracksPerParticipant } = this.ctx.settings;
+    if (offer.sendingMLines > maxTracksPerParticipant) {
+      throw new WorkerRequestError('TOO_MANY_TRACKS', `the offer sends ${offer.sendingMLines} tracks; at most ${maxTracksPerParticipant} are allowed`);
+    }
+    const maxMLines = MLINES_PER_TRACK_ALLOWED * maxTracksPerParticipant;
+    const named = new Set([...this.knownMids, ...offer.mids]).size;
+    if (named > maxMLines) {
+      throw new WorkerRequestError(
+        'TOO_MANY_TRACKS',
+        `this publisher connection would have had ${named} m-lines; at most ${maxMLines} are allowed (re-use m-lines, or publish on a new connection)`,
+      );
+    }
   }
 
   addRemoteCandidate(candidate: string, mid: string): void {
@@ -142,23 +207,22 @@ export class PublisherTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.waiting?.cancel(new Error('publisher connection closed'));
+    this.connectTimeout.stop();
     clearInterval(this.rembTimer);
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
     this.producers.clear();
-    for (const track of this.incoming.values()) track.close();
-    this.incoming.clear();
+    for (const track of this.tracks.values()) track.close();
+    this.tracks.clear();
     for (const channel of this.dataChannels) channel.close();
     this.pc.close();
   }
 
-  private waitFor<T>(arm: (resolve: (value: T) => void) => void, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${what} within ${NEGOTIATION_TIMEOUT_MS} ms`)), NEGOTIATION_TIMEOUT_MS);
-      arm((value) => {
-        clearTimeout(timer);
-        resolve(value);
-      });
-    });
+  /** A wait of the negotiation under way; one at a time. */
+  private wait<T>(arm: (resolve: (value: T) => void) => void, what: string): Deadline<T> {
+    const deadline = withDeadline(arm, NEGOTIATION_TIMEOUT_MS, what);
+    this.waiting = deadline as Deadline<unknown>;
+    return deadline;
   }
 
   /** REMB with the current estimate for every SSRC this publisher sends, on its first video track. */

@@ -2,13 +2,19 @@ import { randomInt } from 'node:crypto';
 import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel';
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { Consumer } from '../forwarding/consumer.js';
-import { encodingName } from '../sdp/codecs.js';
-import { SdpError } from '../sdp/sdp.js';
+import { DEFAULT_RETRANSMISSION_BUDGET, RetransmissionBudget } from '../rtp/retransmission-budget.js';
+import { codecKey, encodingName } from '../sdp/codecs.js';
+import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
+import { takeCandidates } from '../sdp/candidates.js';
+import { parseSdp, SdpError, writeSdp } from '../sdp/sdp.js';
+import { writeMLineStates, type MLineState } from '../sdp/subscriber-offer.js';
 import type { ProducerInfo, TrackMid } from '../worker/protocol.js';
+import { ConnectTimeout } from './connect-timeout.js';
 import { relayIncomingData, sendOnChannel, type DataSendResult } from './data-channels.js';
+import { MLineSlots } from './mline-slots.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
-import { announceCandidate, announceSdp, rtcConfig, type TransportContext } from './transport-context.js';
+import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 /** Offer ids are unique per worker thread, so an answer to a replaced connection's offer never matches. */
@@ -21,24 +27,34 @@ export class InvalidStateError extends Error {
 /**
  * A participant's subscriber connection: this side offers, carrying one
  * sendonly m-line per consumed track and the room's two data channels
- * ("reliable", and "unreliable": unordered, no retransmissions). Every change
- * of the track set renegotiates; one offer is outstanding at a time, and
- * changes made meanwhile go into the next one.
+ * ("reliable", and "unreliable": unordered, no retransmissions). The m-line of
+ * a track that went is reused for the next track of the same kind and codec,
+ * so the SDP follows the tracks carried at once, not every track ever carried
+ * (libdatachannel cannot give a new track an old m-line's mid: the m-line and
+ * its libdatachannel Track stay, and each offer names the track they carry).
+ * Every change of the track set renegotiates; one offer is outstanding at a
+ * time, and changes made meanwhile go into the next one.
  */
 export class SubscriberTransport {
   private readonly pc: PeerConnection;
   private readonly candidates: RemoteCandidates;
-  private readonly consumers = new Map<string, Consumer>();
+  /** Every media m-line (a Consumer each), in the order they were added. */
+  private readonly slots = new MLineSlots<Consumer>();
+  /** The m-line carrying each track, by track id. */
+  private readonly carrying = new Map<string, Consumer>();
   private readonly reliable: DataChannel;
   private readonly unreliable: DataChannel;
   /** Channels the client opened itself (any label); messages on them are relayed like the room's. */
   private readonly clientChannels: DataChannel[] = [];
   private readonly payloadTypes = new PayloadTypeAllocator();
+  private readonly connectTimeout: ConnectTimeout;
   private awaitingAnswer = false;
   /** The id of the offer made last (the one an answer must name). */
   private pendingOfferId = 0;
   private renegotiationNeeded = false;
   private offeredTracks: TrackMid[] = [];
+  /** What each m-line of the offer being made carries, written into its SDP. */
+  private offeredStates: MLineState[] = [];
   private nextMid = 0;
   private closed = false;
 
@@ -46,7 +62,8 @@ export class SubscriberTransport {
    * Starts with the room's data channels and the given tracks in its first
    * offer. `restart` marks that offer as replacing a failed connection;
    * `onConnected` runs when the connection is up, `onFailed` when ICE or
-   * DTLS fails for good (or the client closed it).
+   * DTLS fails for good, the client closed it, or it did not come up within
+   * `connectTimeoutMs` of the client's answer.
    */
   constructor(
     private readonly ctx: TransportContext,
@@ -60,20 +77,31 @@ export class SubscriberTransport {
       forceMediaTransport: true,
       disableAutoNegotiation: true,
     });
-    this.candidates = new RemoteCandidates(this.pc);
+    this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
+      warnLimited(ctx, 'candidate refused', { candidate, err: error }, 'remote candidate refused by libdatachannel'),
+    );
     let restart = options.restart;
     this.pc.onLocalDescription(guarded((sdp, type) => {
       if (type !== 'offer' || this.closed) return;
       const offerId = this.pendingOfferId;
-      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, sdp), tracks: this.offeredTracks, restart, offerId });
+      const described = writeMLineStates(sdp, this.offeredStates);
+      emit({ type: 'subscriberOffer', participantId, sdp: announceSdp(settings, described), tracks: this.offeredTracks, restart, offerId });
       restart = false;
     }));
     this.pc.onLocalCandidate(guarded((candidate, mid) => {
       emit({ type: 'localCandidate', participantId, role: 'subscriber', candidate: announceCandidate(settings, candidate), mid });
     }));
+    this.connectTimeout = new ConnectTimeout(settings.connectTimeoutMs, () => {
+      if (this.closed) return;
+      warnLimited(ctx, 'subscriber connect timeout', { timeoutMs: settings.connectTimeoutMs }, 'subscriber connection did not connect in time');
+      options.onFailed();
+    });
     this.pc.onStateChange(guarded((state) => {
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
-      if (state === 'connected') options.onConnected();
+      if (state === 'connected') {
+        this.connectTimeout.stop();
+        options.onConnected();
+      }
       // 'closed' from the other side counts too: libdatachannel closes a connection whose SCTP
       // set-up raced with a renegotiation, and a client may drop its connection but keep the socket.
       if ((state === 'failed' || state === 'closed') && !this.closed) options.onFailed();
@@ -91,26 +119,39 @@ export class SubscriberTransport {
   }
 
   get consumerCount(): number {
-    return this.consumers.size;
+    return this.carrying.size;
   }
 
   /** The tracks this connection carries. */
   consumedProducers(): ProducerInfo[] {
-    return [...this.consumers.values()].map((c) => c.producer);
+    return [...this.carrying.values()].map((consumer) => consumer.producer!);
   }
 
   addConsumer(producer: ProducerInfo): void {
     if (this.addTrack(producer)) this.negotiate();
   }
 
-  /** Adds the m-line and Consumer for a track; false when there is nothing to add. */
+  /** Puts a track on a free m-line of its kind and codec, or on a new one; false when there is nothing to add. */
   private addTrack(producer: ProducerInfo): boolean {
-    if (this.closed || this.consumers.has(producer.trackId)) return false;
+    if (this.closed || this.carrying.has(producer.trackId)) return false;
+    const key = `${producer.kind}|${codecKey(producer.codec)}`;
+    let consumer = this.slots.takeFree(key);
+    if (!consumer) {
+      consumer = this.addMLine(producer);
+      this.slots.add(key, consumer);
+    }
+    consumer.bind(producer);
+    this.carrying.set(producer.trackId, consumer);
+    this.ctx.router.attach(consumer, producer);
+    return true;
+  }
+
+  /** A new sendonly m-line (and its Consumer) for tracks like `producer`. */
+  private addMLine(producer: ProducerInfo): Consumer {
     const mid = `t${this.nextMid++}`;
     const { codec } = producer;
     const payloadType = this.payloadTypes.forCodec(codec);
     const ssrc = randomSsrc();
-    const cname = producer.participantId;
     let media: Audio | Video;
     let rtx: { ssrc: number; payloadType: number } | undefined;
     if (producer.kind === 'video') {
@@ -130,38 +171,54 @@ export class SubscriberTransport {
       else audio.addAudioCodec(payloadType, name);
       media = audio;
     }
-    media.addSSRC(ssrc, cname, producer.participantId, producer.trackId);
-    if (rtx) {
-      media.addSSRC(rtx.ssrc, cname);
-      media.parseSdpLine(`a=ssrc-group:FID ${ssrc} ${rtx.ssrc}`);
-    }
+    // libdatachannel routes the subscriber's RTCP by these SSRCs; the track names are written into each offer.
+    media.addSSRC(ssrc, mid);
+    if (rtx) media.addSSRC(rtx.ssrc, mid);
     const track = this.pc.addTrack(media);
-    const consumer = new Consumer({ producer, mid, track, ssrc, payloadType, ...(rtx ? { rtx } : {}) });
-    this.consumers.set(producer.trackId, consumer);
-    this.ctx.router.attach(consumer, producer);
-    return true;
+    const retransmissionBudget =
+      producer.kind === 'video'
+        ? new RetransmissionBudget({ ...DEFAULT_RETRANSMISSION_BUDGET, slots: this.ctx.settings.retransmissionBufferPackets })
+        : undefined;
+    return new Consumer({
+      mid,
+      track,
+      ssrc,
+      payloadType,
+      clockRate: codec.clockRate,
+      ...(rtx ? { rtx } : {}),
+      ...(retransmissionBudget ? { retransmissionBudget } : {}),
+    });
   }
 
   removeConsumer(trackId: string): void {
-    const consumer = this.consumers.get(trackId);
+    const consumer = this.carrying.get(trackId);
     if (!consumer) return;
-    this.consumers.delete(trackId);
+    this.carrying.delete(trackId);
     this.ctx.router.detach(consumer);
+    this.slots.release(consumer);
     this.negotiate();
   }
 
   applyAnswer(sdp: string, offerId: number): void {
+    if (this.closed) throw new InvalidStateError('the subscriber connection is closed');
     if (!this.awaitingAnswer) throw new InvalidStateError('no subscriber offer is waiting for an answer');
     if (offerId !== this.pendingOfferId) {
       throw new InvalidStateError(`answer to offer ${offerId}, but the offer waiting for an answer is ${this.pendingOfferId}`);
     }
+    const answer = parseSdp(sdp);
+    const current = this.pc.remoteDescription();
+    if (current && restartsIce(parseSdp(current.sdp), answer)) throw new SdpError(ICE_RESTART_REFUSED);
+    const candidates = takeCandidates(answer);
+    const fromAnswer = this.candidates.admit(candidates);
     try {
-      this.pc.setRemoteDescription(sdp, 'answer');
+      this.pc.setRemoteDescription(candidates.length > 0 ? writeSdp(answer) : sdp, 'answer');
     } catch (error) {
       throw new SdpError(`answer rejected: ${(error as Error).message}`);
     }
-    this.candidates.flush();
+    this.candidates.flush(fromAnswer);
+    this.connectTimeout.start();
     this.awaitingAnswer = false;
+    this.slots.answered(offerId);
     if (this.renegotiationNeeded) this.negotiate();
   }
 
@@ -176,8 +233,12 @@ export class SubscriberTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const consumer of this.consumers.values()) this.ctx.router.detach(consumer);
-    this.consumers.clear();
+    this.connectTimeout.stop();
+    for (const consumer of this.slots.items) {
+      this.ctx.router.detach(consumer);
+      consumer.close();
+    }
+    this.carrying.clear();
     this.reliable.close();
     this.unreliable.close();
     for (const channel of this.clientChannels) channel.close();
@@ -193,7 +254,19 @@ export class SubscriberTransport {
     this.renegotiationNeeded = false;
     this.awaitingAnswer = true;
     this.pendingOfferId = ++lastOfferId;
-    this.offeredTracks = [...this.consumers.values()].map((c) => ({ mid: c.mid, trackId: c.trackId }));
+    this.offeredTracks = [];
+    this.offeredStates = [];
+    this.slots.offered(this.pendingOfferId);
+    for (const consumer of this.slots.items) {
+      const { producer, rtxSsrc } = consumer;
+      if (producer) this.offeredTracks.push({ mid: consumer.mid, trackId: producer.trackId });
+      this.offeredStates.push({
+        mid: consumer.mid,
+        ssrc: consumer.ssrc,
+        ...(rtxSsrc !== undefined ? { rtxSsrc } : {}),
+        ...(producer ? { carries: { streamId: producer.participantId, trackId: producer.trackId, cname: producer.participantId } } : {}),
+      });
+    }
     this.pc.setLocalDescription('offer');
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import type { RtcConfig } from 'node-datachannel';
 import type { Binding } from '../binding/load-binding.js';
 import type { MediaBus } from '../bus/media-bus.js';
@@ -17,7 +18,19 @@ export interface TransportContext {
   router: Router;
   bus: MediaBus;
   emit: EmitEvent;
+  /** The participant's logger (the worker's, for the worker itself). */
   log: Logger;
+  /** The worker's log for warnings a client can cause. */
+  limitedLog: RateLimitedLog;
+}
+
+/**
+ * A warning a client can cause (its connection failed, it sent a candidate
+ * libdatachannel refused): at most a few lines per `key` (the kind of event)
+ * and window, with the participant's bindings.
+ */
+export function warnLimited(ctx: Pick<TransportContext, 'log' | 'limitedLog'>, key: string, bindings: object, message: string): void {
+  ctx.limitedLog.warn(key, { ...ctx.log.bindings(), ...bindings }, message);
 }
 
 export function rtcConfig(settings: MediaSettings): RtcConfig {

@@ -6,25 +6,39 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { onCallbackError } from '../binding/guard-callbacks.js';
+import { guarded, onCallbackError } from '../binding/guard-callbacks.js';
 import { loadPrivateBinding } from '../binding/load-binding.js';
 import { PortMediaBus } from '../bus/port-media-bus.js';
-import { MediaWorker, WorkerRequestError } from './media-worker.js';
-import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerResponseMessage } from './protocol.js';
+import { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
+import { libdatachannelLogKey } from './log-keys.js';
+import { MediaWorker } from './media-worker.js';
+import { WorkerRequestError } from './request-error.js';
+import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerLogMessage, WorkerRequestMessage, WorkerResponseMessage } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1000;
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = pino({ level: init.logLevel, base: { worker: init.workerId } }, pino.destination({ fd: 1, sync: true }));
+// Log lines go to the main thread, which writes them where the node's own go.
+const log = pino({ level: init.logLevel, base: { worker: init.workerId } }, { write: (line: string) => port.postMessage({ kind: 'log', line } satisfies WorkerLogMessage) });
 const post = (message: WorkerEvent | WorkerResponseMessage) => port.postMessage(message);
 
-const binding = loadPrivateBinding(`worker${init.workerId}`);
-onCallbackError((error) => log.error({ err: error }, 'media callback failed'));
-binding.initLogger('Warning', (level, message) => log.warn({ libdatachannel: level }, message));
+// Warnings and errors a client can cause: a few lines per kind and window, the rest counted.
+const limitedLog = new RateLimitedLog(log);
 
-const bus = new PortMediaBus((error) => log.error({ err: error }, 'media bus message failed'));
-const worker = new MediaWorker(init.workerId, binding, init.settings, bus, (event) => post({ kind: 'event', ...event } as WorkerEvent), log);
+const binding = loadPrivateBinding(`worker${init.workerId}`);
+onCallbackError((error) => limitedLog.error('media callback failed', { err: error }, 'media callback failed'));
+binding.initLogger(
+  'Warning',
+  guarded((level, message) => {
+    const key = libdatachannelLogKey(message);
+    if (level === 'Warning') limitedLog.warn(key, { libdatachannel: level }, message);
+    else limitedLog.error(key, { libdatachannel: level }, message);
+  }),
+);
+
+const bus = new PortMediaBus((error) => limitedLog.error('media bus message failed', { err: error }, 'media bus message failed'));
+const worker = new MediaWorker(init.workerId, binding, init.settings, bus, (event) => post({ kind: 'event', ...event } as WorkerEvent), log, limitedLog);
 let exiting = false;
 
 /** Closes every connection and releases the addon; the thread can then end. */
@@ -34,11 +48,18 @@ function release(): void {
   clearInterval(statsTimer);
   try {
     worker.closeAll();
+    limitedLog.flush();
   } finally {
     binding.cleanup();
     port.close();
   }
 }
+
+// A rejected promise nobody awaited is a bug, but one that leaves no native state half changed:
+// the worker reports it and carries on (every connection on it would be lost otherwise).
+process.on('unhandledRejection', (reason) => {
+  limitedLog.error('unhandled rejection', { err: reason }, 'unhandled rejection in the media worker (a bug); carrying on');
+});
 
 process.on('uncaughtException', (error) => {
   log.fatal({ err: error }, 'media worker failed; closing its connections');
@@ -46,25 +67,30 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 
-port.on('message', async (message: WorkerControlMessage) => {
+port.on('message', (message: WorkerControlMessage) => {
   if (message.kind === 'busPeer') {
     bus.addPeer(message.peerWorkerId, message.port);
     return;
   }
+  // Nothing a request does may escape as an uncaught exception or unhandled rejection: that ends the worker.
+  serve(message).catch((error) => limitedLog.error(`unanswered:${message.method}`, { err: error, method: message.method }, 'request could not be answered'));
+});
+
+async function serve(message: WorkerRequestMessage): Promise<void> {
   const response: WorkerResponseMessage = { kind: 'response', id: message.id };
   try {
     const handler = worker.handlers[message.method] as (params: unknown) => unknown;
     response.result = await handler(message.params);
   } catch (error) {
     const code = error instanceof WorkerRequestError ? error.code : 'INTERNAL';
-    if (code === 'INTERNAL') log.error({ err: error, method: message.method }, 'request failed');
+    if (code === 'INTERNAL') limitedLog.error(`failed:${message.method}`, { err: error, method: message.method }, 'request failed');
     response.error = { code, message: (error as Error).message };
   }
   if (exiting) return;
   post(response);
   if (message.method === 'shutdown') release();
-});
+}
 
-const statsTimer = setInterval(() => post({ kind: 'event', type: 'stats', stats: worker.stats() }), STATS_INTERVAL_MS);
+const statsTimer = setInterval(guarded(() => post({ kind: 'event', type: 'stats', stats: worker.stats() })), STATS_INTERVAL_MS);
 post({ kind: 'event', type: 'ready', libraryVersion: binding.getLibraryVersion() });
 log.debug({ settings: init.settings }, 'media worker ready');

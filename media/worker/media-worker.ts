@@ -5,12 +5,13 @@ import type { Binding } from '../binding/load-binding.js';
 import type { PortMediaBus } from '../bus/port-media-bus.js';
 import { counters } from '../forwarding/counters.js';
 import { Router } from '../forwarding/router.js';
-import { normalizeCandidate } from '../sdp/candidates.js';
 import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
-import type { EmitEvent, TransportContext } from '../transport/transport-context.js';
-import type { MediaSettings, ProducerInfo, WorkerErrorCode, WorkerRequests, WorkerStats } from './protocol.js';
+import { warnLimited, type EmitEvent, type TransportContext } from '../transport/transport-context.js';
+import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
+import type { MediaSettings, ProducerInfo, WorkerRequests, WorkerStats } from './protocol.js';
+import { WorkerRequestError } from './request-error.js';
 
 interface ParticipantMedia {
   room: string;
@@ -31,16 +32,6 @@ function lagMs(sampleNs: number): number {
 
 /** A participant whose subscriber connection keeps failing is left alone after this many restarts in a row. */
 const MAX_SUBSCRIBER_RESTARTS = 3;
-
-/** A request failure with the code the control plane reports to the client. */
-export class WorkerRequestError extends Error {
-  constructor(
-    readonly code: WorkerErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 type Handlers = { [N in keyof WorkerRequests]: (params: WorkerRequests[N][0]) => WorkerRequests[N][1] | Promise<WorkerRequests[N][1]> };
 
@@ -63,9 +54,10 @@ export class MediaWorker {
     readonly bus: PortMediaBus,
     emit: EmitEvent,
     private readonly log: Logger,
+    limitedLog: RateLimitedLog,
   ) {
     this.router = new Router(workerId, settings, bus);
-    this.ctx = { workerId, binding, settings, router: this.router, bus, emit, log };
+    this.ctx = { workerId, binding, settings, router: this.router, bus, emit, log, limitedLog };
     this.loopDelay.enable();
   }
 
@@ -96,8 +88,9 @@ export class MediaWorker {
     addCandidate: ({ participantId, role, candidate, mid }) => {
       const transport = role === 'publisher' ? this.publisherOf(participantId) : this.participant(participantId).subscriber;
       try {
-        transport.addRemoteCandidate(normalizeCandidate(candidate), mid);
+        transport.addRemoteCandidate(candidate, mid);
       } catch (error) {
+        if (error instanceof WorkerRequestError) throw error;
         throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
       }
     },
@@ -192,7 +185,7 @@ export class MediaWorker {
   private publisherFailed(participantId: string, participant: ParticipantMedia): void {
     const publisher = participant.publisher;
     if (!publisher || this.participants.get(participantId) !== participant) return;
-    participant.log.warn('publisher connection failed; closing it and its tracks');
+    warnLimited({ ...this.ctx, log: participant.log }, 'publisher failed', {}, 'publisher connection failed; closing it and its tracks');
     const producers = publisher.producerInfos();
     participant.publisher = undefined;
     publisher.close();
@@ -200,16 +193,22 @@ export class MediaWorker {
     this.ctx.emit({ type: 'publisherFailed', participantId });
   }
 
-  /** A failed subscriber connection is replaced by a new one carrying the same tracks. */
+  /**
+   * A failed subscriber connection is replaced by a new one carrying the same
+   * tracks, at most MAX_SUBSCRIBER_RESTARTS times in a row; then it is closed.
+   */
   private subscriberFailed(participantId: string, failed: SubscriberTransport): void {
     const participant = this.participants.get(participantId);
     if (participant?.subscriber !== failed) return;
     if (participant.subscriberRestarts >= MAX_SUBSCRIBER_RESTARTS) {
-      participant.log.warn('subscriber connection failed again; not restarting it');
+      // Closed, not left "connecting" or failed: the control plane tells the client.
+      warnLimited({ ...this.ctx, log: participant.log }, 'subscriber closed', { restarts: participant.subscriberRestarts }, 'subscriber connection failed again; closing it');
+      failed.close();
+      this.ctx.emit({ type: 'subscriberFailed', participantId, restarts: participant.subscriberRestarts });
       return;
     }
     participant.subscriberRestarts++;
-    participant.log.warn({ restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
+    warnLimited({ ...this.ctx, log: participant.log }, 'subscriber restarted', { restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
     const producers = participant.subscriber.consumedProducers();
     participant.subscriber.close();
     participant.subscriber = this.newSubscriber(participantId, participant.log, producers, true);

@@ -44,6 +44,12 @@ export interface MediaSettings {
   keyframeRequestIntervalMs: number;
   /** Packets kept per video stream for answering NACKs (a power of two). */
   retransmissionBufferPackets: number;
+  /**
+   * How long a connection may take to come up once the client's offer or
+   * answer was applied, ms; then it counts as failed (a subscriber connection
+   * is replaced, a publisher connection closed).
+   */
+  connectTimeoutMs: number;
   /** Media m-lines one publisher connection may send (--max-tracks-per-participant). */
   maxTracksPerParticipant: number;
   /** Remote ICE candidates one connection accepts (--max-candidates). */
@@ -96,20 +102,33 @@ export interface WorkerResponseMessage {
   error?: { message: string; code: WorkerErrorCode };
 }
 
-/** Failures a request can end with, so the control plane can tell the client what went wrong. */
-export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'INTERNAL';
+/**
+ * Failures a request can end with, so the control plane can tell the client what went wrong.
+ * TOO_MANY_TRACKS: a publisher offer over `maxTracksPerParticipant` sending m-lines (or naming
+ * too many m-lines over the connection's life). TOO_MANY_CANDIDATES: more than
+ * `maxRemoteCandidates` remote candidates for one connection, trickled or in descriptions.
+ */
+export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'TOO_MANY_TRACKS' | 'TOO_MANY_CANDIDATES' | 'INTERNAL';
 
 export type WorkerEvent =
   | { kind: 'event'; type: 'ready'; libraryVersion: string }
   /** `restart`: the previous subscriber connection failed; this offer is for a new one. */
   | { kind: 'event'; type: 'subscriberOffer'; participantId: string; sdp: string; tracks: TrackMid[]; restart: boolean; offerId: number }
-  /** The publisher connection failed (ICE/DTLS) and was closed with its producers; a new offer starts a new one. */
+  /** The publisher connection failed (ICE/DTLS, or did not connect in time) and was closed with its producers; a new offer starts a new one. */
   | { kind: 'event'; type: 'publisherFailed'; participantId: string }
+  /** The subscriber connection failed again after the last restart and was closed: no more media for this participant. */
+  | { kind: 'event'; type: 'subscriberFailed'; participantId: string; restarts: number }
   | { kind: 'event'; type: 'localCandidate'; participantId: string; role: ConnectionRole; candidate: string; mid: string }
   | { kind: 'event'; type: 'connectionState'; participantId: string; role: ConnectionRole; state: string }
   | { kind: 'event'; type: 'producerClosed'; participantId: string; trackId: string }
   | { kind: 'event'; type: 'data'; participantId: string; message: string | Uint8Array }
   | { kind: 'event'; type: 'stats'; stats: WorkerStats };
+
+/** A line of the worker's log (pino JSON), written by the main thread to the node's log destination. */
+export interface WorkerLogMessage {
+  kind: 'log';
+  line: string;
+}
 
 export interface WorkerStats {
   workerId: number;
@@ -122,6 +141,8 @@ export interface WorkerStats {
   bytesIn: number;
   bytesOut: number;
   retransmissions: number;
+  /** NACKed packets not sent again (a repeat within the repeat window, or over the subscriber's retransmission budget). */
+  retransmissionsRefused: number;
   /** Event-loop delay of the media thread over the last interval, ms. */
   eventLoopLagP50Ms: number;
   eventLoopLagP99Ms: number;

@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type DestinationStream } from 'pino';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../control/config.js';
 import { loadNativeUws } from '../../control/http/engine.js';
 import type { WsEngine } from '../../control/http/listener.js';
@@ -24,9 +24,11 @@ export function wsEngines(): WsEngine[] {
 export type SfuOverrides = Partial<Omit<NodeConfig, 'media' | 'limits'>> & {
   media?: Partial<NodeConfig['media']>;
   limits?: Partial<NodeConfig['limits']>;
+  /** Where the node's log lines go (its workers' too); stderr when not given. */
+  logDestination?: DestinationStream;
 };
 
-export async function startSfu(overrides: SfuOverrides = {}): Promise<TestSfu> {
+export async function startSfu({ logDestination, ...overrides }: SfuOverrides = {}): Promise<TestSfu> {
   const workers = overrides.workers ?? 1;
   const config: NodeConfig = {
     ...DEFAULT_CONFIG,
@@ -39,7 +41,7 @@ export async function startSfu(overrides: SfuOverrides = {}): Promise<TestSfu> {
     media: { ...DEFAULT_CONFIG.media, bindAddress: '127.0.0.1', ...overrides.media },
     limits: { ...DEFAULT_CONFIG.limits, ...overrides.limits },
   };
-  const log = pino({ level: config.logLevel }, pino.destination(2));
+  const log = pino({ level: config.logLevel }, logDestination ?? pino.destination(2));
   const node = new ShoalNode(config, log);
   await node.start();
   return {

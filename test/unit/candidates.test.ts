@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { announceAddressInSdp, normalizeCandidate, withAddress } from '../../media/sdp/candidates.js';
+import { announceAddressInSdp, candidateTarget, normalizeCandidate, takeCandidates, withAddress } from '../../media/sdp/candidates.js';
+import { parseSdp, writeSdp } from '../../media/sdp/sdp.js';
 
 const HOST = 'candidate:842163049 1 udp 1677729535 192.168.1.20 54400 typ host generation 0 ufrag Xq3v network-cost 999';
 const SRFLX = 'candidate:3098175849 1 udp 1686052607 203.0.113.7 61000 typ srflx raddr 192.168.1.20 rport 54400 generation 0';
@@ -134,5 +135,51 @@ describe('announceAddressInSdp', () => {
   test('candidate text not at the start of a line is left alone', () => {
     const odd = `v=0\r\nx=a=${HOST}\r\n`;
     assert.equal(announceAddressInSdp(odd, '1.2.3.4'), odd);
+  });
+});
+
+describe('candidateTarget', () => {
+  const at = (address: string, port = '5000') => candidateTarget(`candidate:1 1 udp 1 ${address} ${port} typ host`);
+
+  test('unicast addresses of either family are peers', () => {
+    for (const address of ['127.0.0.1', '192.168.1.20', '203.0.113.7', '::1', 'fe80::1', '2001:db8::7', '::ffff:10.0.0.1', '[2001:db8::7]']) {
+      assert.equal(at(address), 'address', address);
+    }
+  });
+
+  test('addresses no peer can have are refused', () => {
+    for (const address of ['0.0.0.0', '0.1.2.3', '224.0.0.251', '239.255.255.250', '240.0.0.1', '255.255.255.255', '::', '0:0:0:0:0:0:0:0', 'ff02::1', 'FF05::2', '::ffff:224.0.0.1']) {
+      assert.throws(() => at(address), /cannot be a peer/, address);
+    }
+  });
+
+  test('port 0 and ports out of range are refused', () => {
+    for (const port of ['0', '65536', '-1', 'x', '1.5']) assert.throws(() => at('192.168.1.20', port), /not a port/, port);
+    assert.equal(at('192.168.1.20', '65535'), 'address');
+  });
+
+  test('transports other than UDP and TCP, and unknown types, are refused', () => {
+    assert.throws(() => candidateTarget('candidate:1 1 xyz 1 10.0.0.1 5000 typ host'), /neither UDP nor TCP/);
+    assert.throws(() => candidateTarget('candidate:1 1 udp 1 10.0.0.1 5000 typ weird'), /type "weird" is unknown/);
+    for (const c of [HOST, SRFLX, TCP, 'candidate:1 1 UDP 1 10.0.0.1 5000 typ relay raddr 1.2.3.4 rport 9', 'candidate:1 1 udp 1 10.0.0.1 5000 typ prflx']) {
+      assert.equal(candidateTarget(c), 'address', c);
+    }
+  });
+
+  test('a host name (mDNS) is recognised, and something that is neither is refused', () => {
+    assert.equal(candidateTarget(MDNS), 'hostname');
+    assert.throws(() => at('bad_host!'), /neither an IP address nor a host name/);
+  });
+});
+
+describe('takeCandidates', () => {
+  test('removes every a=candidate line, keeping the mid of its m-line', () => {
+    const sdp = parseSdp(['v=0', 's=-', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:a', `a=${HOST}`, 'a=end-of-candidates', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:v', `a=${IPV6}`, ''].join('\r\n'));
+    assert.deepEqual(takeCandidates(sdp), [
+      [HOST, 'a'],
+      [IPV6, 'v'],
+    ]);
+    assert.ok(!writeSdp(sdp).includes('a=candidate'));
+    assert.ok(writeSdp(sdp).includes('a=end-of-candidates'));
   });
 });

@@ -347,6 +347,24 @@ describe('preparePublisherOffer directions', () => {
   });
 });
 
+describe('preparePublisherOffer counts and takes out', () => {
+  test('sending audio/video m-lines, whatever their codec; not recvonly, inactive or rejected ones', () => {
+    assert.equal(preparePublisherOffer(text(chromeOffer())).sendingMLines, 3);
+    assert.equal(preparePublisherOffer(text(setDirection(chromeOffer(), '1', 'recvonly'))).sendingMLines, 2);
+    assert.equal(preparePublisherOffer(text(withFormats(chromeOffer(), '1', '127'))).sendingMLines, 3, 'no forwardable codec still counts');
+  });
+
+  test('every mid, and the a=candidate lines with their mid (removed from the SDP)', () => {
+    const candidate = 'candidate:1 1 udp 2122260223 192.168.1.20 54400 typ host';
+    const lines = chromeOffer();
+    lines.splice(lines.indexOf('a=mid:1') + 1, 0, `a=${candidate}`);
+    const offer = preparePublisherOffer(text(lines));
+    assert.deepEqual(offer.mids, ['0', '1', '2', '3']);
+    assert.deepEqual(offer.candidates, [[candidate, '1']]);
+    assert.ok(!offer.sdp.includes('a=candidate'));
+  });
+});
+
 describe('preparePublisherOffer simulcast by SSRC groups', () => {
   test('the primary SSRC is the first of the first FID group', () => {
     const offer = chromeOffer();

@@ -7,6 +7,7 @@ import {
   buildReceiverReport,
   buildRemb,
   forEachRtcpPacket,
+  MAX_NACK_FCIS,
   parseFeedback,
   parseRembBitrate,
   RTCP_PSFB,
@@ -277,6 +278,13 @@ describe('buildNack', () => {
     const b = buildNack(1, 2, seqs);
     assert.deepEqual(fci(b), [[65535, 0xffff]]);
     assert.deepEqual(parseFeedback(b).nacks[0]!.seqs, seqs);
+  });
+
+  test(`at most ${'$'}{MAX_NACK_FCIS} FCIs of one compound packet are read`, () => {
+    const fcis = Array.from({ length: 250 }, (_, i) => 20 * i);
+    const nack = buildNack(1, 2, fcis);
+    const seqs = parseFeedback(Buffer.concat([nack, buildNack(1, 3, [5])])).nacks.flatMap((n) => n.seqs);
+    assert.deepEqual(seqs, fcis.slice(0, MAX_NACK_FCIS));
   });
 
   test('every requested sequence number comes back, and nothing else', () => {
