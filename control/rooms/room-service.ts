@@ -115,6 +115,7 @@ export class RoomService {
   async publish(participant: Participant, sdp: string): Promise<{ sdp: string; tracks: TrackMid[] }> {
     this.requireGrant(participant, 'publish', 'publishing');
     const result = await participant.worker.request('publish', { participantId: participant.id, sdp }).catch((error) => {
+      if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
       throw this.toProtocolError(error);
     });
     if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');

@@ -19,6 +19,8 @@ const REMOVED_EXTENSIONS = new Set([
   'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
 ]);
 const MAX_MID_LENGTH = 32;
+/** Attributes an m-line carries at most once (RFC 8843, RFC 8839, RFC 8842). */
+const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
 
 /**
  * Checks a publisher's offer and rewrites it into the offer this SFU answers:
@@ -51,6 +53,10 @@ export function preparePublisherOffer(text: string): {
     const mid = mediaMid(media);
     if (mid === undefined || mid.length === 0 || mid.length > MAX_MID_LENGTH || /\s/.test(mid)) {
       throw new SdpError(`every m-line needs an a=mid of 1 to ${MAX_MID_LENGTH} characters`);
+    }
+    // Which of several the WebRTC stack would take is not ours to guess: the track could never be matched.
+    for (const name of UNIQUE_MEDIA_ATTRIBUTES) {
+      if (attributes(media.lines, name).length > 1) throw new SdpError(`m-line "${mid}" has more than one a=${name}`);
     }
     if (mids.has(mid)) throw new SdpError(`duplicate mid "${mid}"`);
     mids.add(mid);

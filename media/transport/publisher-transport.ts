@@ -110,7 +110,7 @@ export class PublisherTransport {
   }
 
   private async negotiate(sdp: string): Promise<{ sdp: string; producers: ProducerInfo[] }> {
-    if (this.closed) throw new Error('publisher connection closed');
+    if (this.closed) throw closedWhileNegotiating();
     const offer = preparePublisherOffer(sdp);
     this.checkTrackLimits(offer);
     const current = this.pc.remoteDescription();
@@ -207,7 +207,7 @@ export class PublisherTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.waiting?.cancel(new Error('publisher connection closed'));
+    this.waiting?.cancel(closedWhileNegotiating());
     this.connectTimeout.stop();
     clearInterval(this.rembTimer);
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
@@ -242,4 +242,9 @@ export class PublisherTransport {
     if (!video || ssrcs.length === 0) return;
     video.sendRtcp(buildRemb(SFU_RTCP_SSRC, this.estimator.update(expected, lost), ssrcs));
   }
+}
+
+/** An offer that meets a connection closed under it (the participant left or was replaced, the connection failed). */
+function closedWhileNegotiating(): WorkerRequestError {
+  return new WorkerRequestError('INVALID_STATE', 'the publisher connection was closed while this offer was being applied');
 }

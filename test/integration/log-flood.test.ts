@@ -9,6 +9,8 @@ const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [
 const env = sfuForThisFile({
   workers: 1,
   logLevel: 'warn',
+  // The flood must reach the worker: the message rate limit (ws-limits.test.ts) is not what this tests.
+  limits: { maxMessagesPerSecond: 1_000_000 },
   logDestination: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) },
 });
 

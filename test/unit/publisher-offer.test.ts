@@ -483,6 +483,13 @@ describe('preparePublisherOffer rejects unusable offers', () => {
     );
   });
 
+  test('two a=mid (or a=setup, ICE credentials) on one m-line, as when an m= line is lost (found by the fuzzer)', () => {
+    const offer = chromeOffer();
+    const mLine = offer.findIndex((l, i) => i > 0 && l.startsWith('m=video'));
+    rejects(offer.filter((_, i) => i !== mLine), /more than one a=(mid|ice-ufrag|ice-pwd|setup)/);
+    rejects(chromeOffer().flatMap((l) => (l === 'a=setup:actpass' ? [l, 'a=setup:active'] : [l])), /more than one a=setup/);
+  });
+
   test('no m= line', () => {
     rejects(chromeOffer().slice(0, 7), /no m= line/);
   });
