@@ -314,9 +314,9 @@ export class MediaPeer {
       this.dropConnections();
       return;
     }
-    const message = event.message === 'error' ? (event.error as { message: string }).message : '';
+    const role = event.message === 'error' ? (event.error as { role: string }).role : '';
     // (A subscriber connection that failed for good is reported with the same code: nothing to publish again.)
-    if (code === 'CONNECTION_FAILED' && message.includes('publisher') && this.publishOptions && !this.closed) {
+    if (code === 'CONNECTION_FAILED' && role === 'PUBLISHER' && this.publishOptions && !this.closed) {
       // The publisher connection failed and its tracks are gone: publish again on a new one.
       const restartMedia = this.generator !== undefined;
       this.dropPublisher();

@@ -344,13 +344,18 @@ export class RoomService {
         break;
       case 'publisherFailed':
         participant.send({
-          error: { code: ErrorCode.CONNECTION_FAILED, message: 'the publisher connection failed (ICE or DTLS); publish again with a new connection' },
+          error: {
+            code: ErrorCode.CONNECTION_FAILED,
+            role: WireRole.PUBLISHER,
+            message: 'the publisher connection failed (ICE or DTLS); publish again with a new connection',
+          },
         });
         break;
       case 'subscriberFailed':
         participant.send({
           error: {
             code: ErrorCode.CONNECTION_FAILED,
+            role: WireRole.SUBSCRIBER,
             message: `the subscriber connection failed (ICE or DTLS, or did not connect in time) ${event.restarts + 1} times in a row and was closed; leave and join again to receive media`,
           },
         });

@@ -124,7 +124,7 @@ interface ServerMessage {
   trackPublished?: { track: WireTrack };
   trackUnpublished?: { trackId: string };
   data?: WireData;
-  error?: { code?: string; message?: string };
+  error?: { code?: string; message?: string; role?: 'PUBLISHER' | 'SUBSCRIBER' };
   left?: { reason?: string };
 }
 
@@ -292,7 +292,8 @@ export class ShoalClient extends EventTarget {
     if (message.error) {
       const error = new ShoalError(message.error.code ?? 'ERROR_CODE_UNSPECIFIED', message.error.message ?? '');
       if (REMOVED_CODES.has(error.code)) this.resetMedia();
-      if (error.code === 'CONNECTION_FAILED') this.republish();
+      // A failed subscriber connection cannot be published again: the app may leave and join again.
+      if (error.code === 'CONNECTION_FAILED' && message.error.role === 'PUBLISHER') this.republish();
       if (reply) reply.reject(error);
       else this.emit('error', error);
       return;

@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { after, before, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import type { MediaPeer } from '../../bench/client/media-peer.js';
 import { SignalingClient, type ServerEvent } from '../../bench/client/signaling-client.js';
-import type { MediaWorkerHandle } from '../../control/workers/media-worker-handle.js';
+import { assertSameWorkers, Bystanders, workersOf } from '../support/hostile.js';
 import { errorCode, Peers, waitUntil } from '../support/peers.js';
 import { startSfu, type TestSfu } from '../support/sfu.js';
 import { publisherOffer, signalingJson, signalingProtobuf } from './generators.js';
@@ -22,22 +21,15 @@ const FRAMES_PER_PING = 50;
 
 let sfu: TestSfu;
 let peers: Peers;
-let workers: readonly MediaWorkerHandle[];
-let bystander: MediaPeer;
-let bystanderTracks: string[];
-/** The longest time the bystander went without a packet while a fuzz test ran, ms. */
-let longestGapMs = 0;
-let gapTimer: NodeJS.Timeout | undefined;
+let workers: readonly unknown[];
+let bystanders: Bystanders;
 
 before(async () => {
   // The fuzzers send thousands of messages a second per connection: the rate limit is not what they test.
   sfu = await startSfu({ workers: 2, limits: { maxMessagesPerSecond: 1_000_000 } });
-  workers = [...sfu.node.pool.workers];
+  workers = workersOf(sfu);
   peers = new Peers(sfu.url);
-  const publisher = await peers.publisher('bystanders', 'pub');
-  bystander = await peers.join('bystanders', 'sub');
-  bystanderTracks = publisher.trackIds;
-  for (const id of bystanderTracks) await bystander.waitForPackets(id, 10);
+  bystanders = await Bystanders.join(peers);
 });
 
 after(async () => {
@@ -46,32 +38,15 @@ after(async () => {
   nodeDataChannel.cleanup();
 });
 
-/** Samples the bystander's packet count every 50 ms and keeps the longest time without a new packet. */
-function watchBystander(): void {
-  let last = -1;
-  let since = performance.now();
-  longestGapMs = 0;
-  gapTimer = setInterval(() => {
-    const packets = bystanderTracks.reduce((n, id) => n + (bystander.received.get(id)?.packets ?? 0), 0);
-    const now = performance.now();
-    if (packets !== last) {
-      last = packets;
-      since = now;
-    }
-    longestGapMs = Math.max(longestGapMs, now - since);
-  }, 50);
-}
-
-function assertUndisturbed(): void {
-  clearInterval(gapTimer);
-  assert.deepEqual(sfu.node.pool.workers, workers, 'no worker was replaced');
-  assert.ok(sfu.node.pool.workers.every((w) => w.alive), 'every worker is alive');
-  assert.ok(longestGapMs < 1000, `the bystander went ${longestGapMs.toFixed(0)} ms without a packet`);
+/** No worker was replaced, and the bystanders received with no gap of a second or more. */
+function assertUndisturbed(): string {
+  assertSameWorkers(sfu, workers);
+  return `bystander's largest gap ${bystanders.assertUndisturbed(1000).maxGapMs.toFixed(0)} ms`;
 }
 
 describe('fuzzing a live node', { timeout: 600_000 }, () => {
   test('signaling frames (JSON and protobuf) from several connections while media flows', async (t) => {
-    watchBystander();
+    bystanders.start();
     const total = fuzzCases();
     const seed = fuzzSeed();
     const rng = new Random(seed);
@@ -117,15 +92,14 @@ describe('fuzzing a live node', { timeout: 600_000 }, () => {
     replies.push(...clients.flatMap((c) => c.received));
     const errors = new Map<string, number>();
     for (const e of replies.filter((r) => r.message === 'error')) errors.set(errorCode(e)!, (errors.get(errorCode(e)!) ?? 0) + 1);
-    t.diagnostic(`${sent} frames, seed ${seed}; ${replies.length} replies; errors ${JSON.stringify(Object.fromEntries(errors))}; connections closed by code ${JSON.stringify(Object.fromEntries(closes))}; bystander's longest gap ${longestGapMs.toFixed(0)} ms`);
+    t.diagnostic(`${sent} frames, seed ${seed}; ${replies.length} replies; errors ${JSON.stringify(Object.fromEntries(errors))}; connections closed by code ${JSON.stringify(Object.fromEntries(closes))}; ${assertUndisturbed()}`);
     assert.ok([...closes.keys()].every((code) => code === 1006 || code === 1007), 'only text frames that are not UTF-8 close a connection (1007, or 1006 from uWebSockets.js)');
     assert.equal(errors.get('INTERNAL') ?? 0, 0, 'no INTERNAL error');
     for (const c of clients) c.close();
-    assertUndisturbed();
   });
 
   test('publisher offers through a real worker', async (t) => {
-    watchBystander();
+    bystanders.start();
     const publishers = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => SignalingClient.connect(sfu.url, i % 2 ? 'binary' : 'json')));
     for (const [i, c] of publishers.entries()) assert.equal((await c.request({ join: { room: `sdp-fuzz-${i % 2}`, identity: `p${i}` } })).message, 'joined');
     const outcomes = new Map<string, number>();
@@ -144,10 +118,9 @@ describe('fuzzing a live node', { timeout: 600_000 }, () => {
       },
       expected: () => false,
     });
-    t.diagnostic(`${report.cases} offers + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(0)} ms; ${JSON.stringify(Object.fromEntries(outcomes))}; bystander's longest gap ${longestGapMs.toFixed(0)} ms`);
+    t.diagnostic(`${report.cases} offers + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(0)} ms; ${JSON.stringify(Object.fromEntries(outcomes))}; ${assertUndisturbed()}`);
     assert.deepEqual(report.failures, []);
     for (const c of publishers) c.close();
     await waitUntil(() => sfu.node.rooms.dump().every((r) => !r.name.startsWith('sdp-fuzz')), 5000, 'the fuzzing publishers to leave');
-    assertUndisturbed();
   });
 });

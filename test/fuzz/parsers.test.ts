@@ -5,7 +5,7 @@
  * regression cases and SHOAL_FUZZ_CASES generated ones (10 000 by default).
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { decodeBusFrames, BusFrameError } from '../../media/bus/bus-frames.js';
 import { buildRtxPacket, rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
 import { parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
@@ -16,7 +16,7 @@ import { parseSdp, SdpError } from '../../media/sdp/sdp.js';
 import { decodeClientMessage, decodeDataMessage, ProtocolError } from '../../control/signaling/codec.js';
 import { shoal } from '../../proto/generated/shoal.js';
 import { busMessage, publisherOffer, rtcpPacket, rtpPacket, signalingJson, signalingProtobuf } from './generators.js';
-import { FuzzFinding, runFuzz, type FuzzReport, type FuzzTarget, type Input } from './kit.js';
+import { FuzzFinding, runFuzz, type FuzzTarget, type Input } from './kit.js';
 
 const { ClientMessage } = shoal.signaling.v1;
 
@@ -24,11 +24,12 @@ function expect(condition: boolean, what: string): void {
   if (!condition) throw new FuzzFinding(what);
 }
 
-async function fuzz<T extends Input>(target: FuzzTarget<T>): Promise<FuzzReport> {
+/** Runs a target; fails the test with every failing input, and reports what ran. */
+async function fuzz<T extends Input>(t: TestContext, target: FuzzTarget<T>): Promise<void> {
   const report = await runFuzz(target);
   assert.deepEqual(report.failures, [], `${target.name}: ${report.failures.length} failing inputs`);
   assert.ok(report.cases > 0);
-  return report;
+  t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
 }
 
 const isProtocolError = (error: unknown) => error instanceof ProtocolError;
@@ -42,27 +43,25 @@ function checkDecoded(message: shoal.signaling.v1.ClientMessage): void {
 
 describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
   test('signaling JSON text frames: a message or MALFORMED/UNKNOWN, nothing else', async (t) => {
-    const report = await fuzz<Uint8Array>({
+    await fuzz<Uint8Array>(t, {
       name: 'signaling-json',
       generate: signalingJson,
       check: (frame) => checkDecoded(decodeClientMessage(frame, false)),
       expected: isProtocolError,
     });
-    t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
   });
 
   test('signaling protobuf binary frames', async (t) => {
-    const report = await fuzz<Uint8Array>({
+    await fuzz<Uint8Array>(t, {
       name: 'signaling-protobuf',
       generate: signalingProtobuf,
       check: (frame) => checkDecoded(decodeClientMessage(frame, true)),
       expected: isProtocolError,
     });
-    t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
   });
 
   test('data channel messages (text and binary)', async (t) => {
-    const report = await fuzz<Uint8Array>({
+    await fuzz<Uint8Array>(t, {
       name: 'data-message',
       generate: (rng) => (rng.chance(0.5) ? signalingJson(rng) : signalingProtobuf(rng)),
       check: (bytes) => {
@@ -71,11 +70,10 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
       },
       expected: isProtocolError,
     });
-    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
   });
 
   test('SDP offers: a usable offer or SdpError; what is answered parses again', async (t) => {
-    const report = await fuzz<string>({
+    await fuzz<string>(t, {
       name: 'sdp-offer',
       generate: publisherOffer,
       check: (sdp) => {
@@ -86,11 +84,10 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
       },
       expected: (error) => error instanceof SdpError,
     });
-    t.diagnostic(`${report.cases} cases + ${report.regressions} regressions, seed ${report.seed}, slowest ${report.slowestMs.toFixed(1)} ms`);
   });
 
   test('RTCP: feedback parsing never throws and stays within the packet', async (t) => {
-    const report = await fuzz<Uint8Array>({
+    await fuzz<Uint8Array>(t, {
       name: 'rtcp',
       generate: rtcpPacket,
       check: (packet) => {
@@ -104,14 +101,13 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
       },
       expected: () => false,
     });
-    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
   });
 
   test('RTP: header reading, rewriting and RTX wrapping never throw and restore the packet', async (t) => {
     const rewriter = new RtpRewriter(0x11223344, 96, 90000);
     const header: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
     let now = 0;
-    const report = await fuzz<Uint8Array>({
+    await fuzz<Uint8Array>(t, {
       name: 'rtp',
       generate: rtpPacket,
       check: (input) => {
@@ -130,11 +126,10 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
       },
       expected: () => false,
     });
-    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
   });
 
   test('media bus frames: checked frames or BusFrameError', async (t) => {
-    const report = await fuzz<Uint8Array>({
+    await fuzz<Uint8Array>(t, {
       name: 'bus-frames',
       generate: busMessage,
       check: (message) => {
@@ -145,6 +140,5 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
       },
       expected: (error) => error instanceof BusFrameError,
     });
-    t.diagnostic(`${report.cases} cases, seed ${report.seed}`);
   });
 });
