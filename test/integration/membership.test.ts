@@ -87,16 +87,36 @@ describe('membership', { timeout: 60_000 }, () => {
 
   test('a drain answers every join in flight: joined and then SHUTTING_DOWN, or SHUTTING_DOWN', async () => {
     const sfu = await startSfu({ workers: 2 });
+    // The drain begins as the sixth join asks its worker for the participant: that join, and those
+    // still waiting for their workers, are in flight; later ones come during the drain. Which joins
+    // reached the room service is recorded: each of those must be answered.
+    const reached = new Set<string>();
+    const join = sfu.node.rooms.join.bind(sfu.node.rooms);
+    sfu.node.rooms.join = (sink, request, requestId) => {
+      reached.add(request.identity);
+      return join(sink, request, requestId);
+    };
+    let created = 0;
+    let stopped: Promise<void> | undefined;
+    for (const worker of sfu.node.pool.workers) {
+      const request = worker.request.bind(worker);
+      worker.request = ((method, params) => {
+        if (method === 'createParticipant' && ++created === 6) stopped = sfu.stop();
+        return request(method, params);
+      }) as typeof worker.request;
+    }
     const clients = await Promise.all(Array.from({ length: 12 }, () => connect(sfu.url)));
     const closed = clients.map((c) => new Promise<void>((resolve) => c.onClose(() => resolve())));
     const replies: Array<ServerEvent | undefined> = clients.map(() => undefined);
-    const requests = clients.map((c, i) => c.request({ join: { room: `drain-${i % 3}`, identity: `p${i}` } }).then((r) => (replies[i] = r)));
-    // Stop while the joins are being decided: as soon as the first one is answered.
-    await Promise.race(requests);
-    await sfu.stop();
+    for (const [i, c] of clients.entries()) {
+      void c.request({ join: { room: `drain-${i % 3}`, identity: `p${i}` } }, 20_000).then((r) => (replies[i] = r), () => undefined);
+    }
     await Promise.all(closed);
+    await stopped;
+    assert.ok(reached.size >= 6, `${reached.size} joins reached the room service`);
     for (const [i, client] of clients.entries()) {
       const reply = replies[i];
+      if (!reached.has(`p${i}`)) continue; // still unread on its socket when the drain closed it
       assert.ok(reply, `join ${i} got an answer before its socket closed`);
       if (reply.message === 'joined') {
         assert.ok(client.received.some((e) => errorCode(e) === 'SHUTTING_DOWN'), `joined client ${i} was told the node is shutting down`);
@@ -104,6 +124,9 @@ describe('membership', { timeout: 60_000 }, () => {
         assert.equal(errorCode(reply), 'SHUTTING_DOWN', `join ${i}: ${JSON.stringify(reply)}`);
       }
     }
-    assert.ok(replies.some((r) => r?.message !== 'joined'), 'some joins were still in flight when the drain began');
+    assert.ok(
+      replies.some((r, i) => reached.has(`p${i}`) && r !== undefined && errorCode(r) === 'SHUTTING_DOWN'),
+      'a join that was being decided (the sixth at least) was answered SHUTTING_DOWN',
+    );
   });
 });
