@@ -34,8 +34,12 @@ export interface SessionLimits {
 /** WebSocket close code for a client that keeps sending over its rate (policy violation). */
 const CLOSE_RATE_LIMITED = 1008;
 
-/** A session whose socket holds more than this unsent refuses droppable messages (data) rather than fall further behind. */
-const DROPPABLE_BACKLOG_BYTES = 1024 * 1024;
+/**
+ * A session whose socket holds more than this unsent refuses droppable messages (data) rather than fall
+ * further behind: half of what the listener buffers before it closes the socket (4 MiB), the rest is for
+ * the messages that cannot be dropped.
+ */
+const DROPPABLE_BACKLOG_BYTES = 2 * 1024 * 1024;
 
 /**
  * One client's WebSocket: decodes its frames, answers in its encoding, and
