@@ -75,7 +75,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
 };
 
 /** Shortest HS256 secret accepted: shorter ones can be guessed from one token. */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 
 /** The UDP ports worker `index` of `count` uses. */
 export function workerPorts(config: NodeConfig, index: number): { portRangeBegin: number; portRangeEnd: number } {

@@ -30,7 +30,7 @@ export class TokenError extends Error {
 }
 
 /** Longest token accepted: a Shoal token is a few hundred bytes. */
-export const MAX_TOKEN_LENGTH = 4096;
+const MAX_TOKEN_LENGTH = 4096;
 /** Clock difference tolerated between the token's issuer and this node, seconds. */
 export const CLOCK_LEEWAY_S = 30;
 

@@ -1,7 +1,7 @@
 import { TokenBucket } from './token-bucket.js';
 
 /** Only one dropped message per this interval is answered (RATE_LIMITED); the others are dropped silently. */
-export const TELL_INTERVAL_MS = 1000;
+const TELL_INTERVAL_MS = 1000;
 /** Dropped messages are counted in windows this long; over twice the rate in one window disconnects. */
 export const DROP_WINDOW_MS = 10_000;
 

@@ -3,7 +3,7 @@ import { shoal } from '../../proto/generated/shoal.js';
 const { MediaFrameBatch, FrameKind } = shoal.media.v1;
 
 /** One frame of the media bus, checked. */
-export interface BusFrame {
+interface BusFrame {
   trackId: string;
   kind: 'rtp' | 'feedback';
   packet: Buffer;

@@ -20,7 +20,7 @@ export type DataSendResult = 'sent' | 'unavailable' | 'full';
  * Bytes a channel may hold unsent before further messages for it are refused (a recipient that does not
  * read): a burst of 64 messages of the largest size fits, however slowly SCTP drains it.
  */
-export const MAX_CHANNEL_BUFFERED_BYTES = 4 * 1024 * 1024;
+const MAX_CHANNEL_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Sends on `channel`. 'sent' when libdatachannel took the message (sent at

@@ -6,7 +6,7 @@ const { ClientMessage } = shoal.signaling.v1;
 const { MediaFrameBatch } = shoal.media.v1;
 
 /** The largest signaling frame the node takes by default. */
-export const MAX_FRAME = 64 * 1024;
+const MAX_FRAME = 64 * 1024;
 
 const OFFERS = seedOffers();
 const CANDIDATE = 'candidate:1 1 UDP 2122317823 127.0.0.1 50000 typ host';
