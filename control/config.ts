@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { MediaSettings } from '../media/worker/protocol.js';
 import type { VerificationKey } from './auth/access-token.js';
+import { defaultNodeId, nodeIdProblem } from './cluster/ids.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from './http/engine.js';
 
 /** Everything a node is started with; `shoal serve` fills it from flags and environment. */
@@ -22,8 +23,10 @@ export interface NodeConfig {
   idleTimeoutMs: number;
   /** How long a drain (SIGTERM/SIGINT) may take before the node exits anyway, ms. */
   drainTimeoutMs: number;
-  /** NATS URL for the cluster; accepted and reserved: a node runs standalone for now. */
-  natsUrl?: string;
+  /** Names this node in the cluster (store keys, subjects, logs); stable across restarts. */
+  nodeId: string;
+  /** Set: the node joins a cluster through NATS; unset: it runs alone with the in-memory store. */
+  cluster?: ClusterConfig;
   logLevel: string;
   /** First UDP port of the media workers: worker i uses `udpPort + i` (ICE UDP mux) unless a range is set. */
   udpPort: number;
@@ -34,6 +37,24 @@ export interface NodeConfig {
   /** The key access tokens are checked with; without one the node is open (docs/security.md). */
   auth?: VerificationKey;
 }
+
+/** How a node joins a cluster (docs/cluster.md). */
+export interface ClusterConfig {
+  /** NATS server URLs; any one that answers will do (the client learns the others). */
+  servers: string[];
+  /** A node whose heartbeat is older than this is dead, ms: its participants and tracks are removed. */
+  nodeTimeoutMs: number;
+  /** Replicas of each JetStream KV bucket the node creates (1, or 3 on a cluster of three servers or more). */
+  kvReplicas: number;
+  /** How long start-up keeps trying to reach NATS before it gives up (exit 1), ms. */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_CLUSTER: Omit<ClusterConfig, 'servers'> = {
+  nodeTimeoutMs: 10_000,
+  kvReplicas: 1,
+  connectTimeoutMs: 30_000,
+};
 
 /** Bounds on what one client can make the node do (docs/security.md); media-side bounds are in `media`. */
 export interface ClientLimits {
@@ -55,6 +76,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   allowedOrigins: [],
   idleTimeoutMs: 60_000,
   drainTimeoutMs: 10_000,
+  nodeId: defaultNodeId(),
   logLevel: 'info',
   udpPort: 40000,
   media: {
@@ -122,8 +144,23 @@ export function validateConfig(config: NodeConfig): string[] {
     ['max messages per second', config.limits.maxMessagesPerSecond],
   ];
   for (const [name, value] of atLeastOne) if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be at least 1`);
+  const idProblem = nodeIdProblem(config.nodeId);
+  if (idProblem) problems.push(idProblem);
+  if (config.cluster) problems.push(...clusterProblems(config.cluster));
   if (config.auth?.algorithm === 'HS256' && config.auth.secret.length < MIN_SECRET_BYTES) {
     problems.push(`the auth secret must be at least ${MIN_SECRET_BYTES} bytes (it is ${config.auth.secret.length}); e.g. openssl rand -base64 48`);
   }
+  return problems;
+}
+
+function clusterProblems(cluster: ClusterConfig): string[] {
+  const problems: string[] = [];
+  if (cluster.servers.length === 0) problems.push('the NATS server list is empty');
+  for (const server of cluster.servers) {
+    if (!/^(nats|tls|ws|wss):\/\/[^\s]+$|^[^\s:/]+(:\d+)?$/.test(server)) problems.push(`"${server}" is not a NATS URL (nats://host:port)`);
+  }
+  if (!(cluster.nodeTimeoutMs >= 1000)) problems.push('the node timeout must be at least 1000 ms');
+  if (![1, 3, 5].includes(cluster.kvReplicas)) problems.push('KV replicas must be 1, 3 or 5');
+  if (!(cluster.connectTimeoutMs >= 0)) problems.push('the NATS connect timeout must not be negative');
   return problems;
 }

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AccessControl } from './auth/access-control.js';
 import { validateConfig, workerPorts, type NodeConfig } from './config.js';
@@ -15,7 +13,6 @@ import { WorkerPool } from './workers/worker-pool.js';
  * WebSocket listener, started together and drained together.
  */
 export class ShoalNode {
-  readonly id = `${hostname()}-${randomBytes(3).toString('hex')}`;
   readonly pool: WorkerPool;
   readonly rooms: RoomService;
   readonly access: AccessControl;
@@ -32,14 +29,14 @@ export class ShoalNode {
     if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
     // Before any worker starts: `--ws-engine uws` with no native build fails here.
     this.engine = selectEngine(config.wsEngine);
-    if (config.natsUrl) log.warn({ nats: config.natsUrl }, 'NATS URL given: clustering is not available yet, running standalone');
+    if (config.cluster) log.warn({ nats: config.cluster.servers }, 'NATS given: clustering is not available yet, running standalone');
     this.access = new AccessControl(config.auth);
     if (this.access.open) {
       log.warn('no auth secret or key configured: anyone who reaches this node can join any room and read /stats (see --auth-secret)');
     }
     this.pool = new WorkerPool(config, log);
     this.store = new MemoryRoomStore();
-    this.rooms = new RoomService(this.pool, this.store, this.access, config, this.id, log);
+    this.rooms = new RoomService(this.pool, this.store, this.access, config, config.nodeId, log);
   }
 
   /** The port the HTTP/WebSocket listener is on (after start). */
@@ -73,7 +70,7 @@ export class ShoalNode {
       throw error;
     }
     const udpPorts = this.pool.workers.map((_, i) => workerPorts(config, i)).map((p) => (p.portRangeBegin === p.portRangeEnd ? `${p.portRangeBegin}` : `${p.portRangeBegin}-${p.portRangeEnd}`));
-    this.log.info({ node: this.id, host: config.host, port: this.server.port, wsEngine: this.server.engine, udpPorts, rtcBind: config.media.bindAddress }, 'shoal node listening');
+    this.log.info({ node: this.config.nodeId, host: config.host, port: this.server.port, wsEngine: this.server.engine, udpPorts, rtcBind: config.media.bindAddress }, 'shoal node listening');
   }
 
   /**
@@ -88,7 +85,7 @@ export class ShoalNode {
 
   stats(): unknown {
     return {
-      node: this.id,
+      node: this.config.nodeId,
       rooms: this.rooms.roomCount,
       participants: this.rooms.participantCount,
       workers: this.pool.workers.map((w) => ({ id: w.id, alive: w.alive, ...w.stats })),

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { DEFAULT_CONFIG, validateConfig, type NodeConfig } from '../config.js';
+import { DEFAULT_CLUSTER, DEFAULT_CONFIG, validateConfig, type NodeConfig } from '../config.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from '../http/engine.js';
 import { parseOrigins } from '../http/origins.js';
 import { containUncaughtErrors } from '../logging/contain-uncaught.js';
@@ -51,7 +51,11 @@ export class ServeCommand extends Command {
   authPublicKey = Option.String('--auth-public-key', { env: 'SHOAL_AUTH_PUBLIC_KEY', description: 'PEM public key file that access tokens are checked with instead: P-256 EC (ES256) or RSA (RS256) (env SHOAL_AUTH_PUBLIC_KEY)' });
   wsEngine = Option.String('--ws-engine', DEFAULT_CONFIG.wsEngine, { env: 'SHOAL_WS_ENGINE', validator: t.isEnum(WS_ENGINE_CHOICES), description: `WebSocket engine: uws (uWebSockets.js, needs a native build for this Node.js), ws (the ws package) or auto (uws where it loads, else ws); default ${DEFAULT_CONFIG.wsEngine} (env SHOAL_WS_ENGINE)` });
   allowedOrigins = Option.String('--allowed-origins', { env: 'SHOAL_ALLOWED_ORIGINS', description: 'Comma-separated browser origins allowed to open the signaling WebSocket, e.g. https://meet.example.com; default any. Clients that send no Origin header are allowed (env SHOAL_ALLOWED_ORIGINS)' });
-  natsUrl = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'NATS URL for clustering; reserved: accepted, the node runs standalone (env SHOAL_NATS_URL)' });
+  nats = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'Comma-separated NATS server URLs (nats://host:4222,...): the node joins that cluster, room state in JetStream KV; default none: the node runs alone, state in memory (env SHOAL_NATS_URL)' });
+  nodeId = Option.String('--node-id', DEFAULT_CONFIG.nodeId, { env: 'SHOAL_NODE_ID', description: `Name of this node in the cluster, stable across restarts (A-Z, a-z, 0-9, _ and -); default from the host name: ${DEFAULT_CONFIG.nodeId} (env SHOAL_NODE_ID)` });
+  nodeTimeout = Option.String('--node-timeout', String(DEFAULT_CLUSTER.nodeTimeoutMs), { env: 'SHOAL_NODE_TIMEOUT', validator: integer, description: `A node silent this long is dead and its participants are removed, ms; default ${DEFAULT_CLUSTER.nodeTimeoutMs} (env SHOAL_NODE_TIMEOUT)` });
+  kvReplicas = Option.String('--kv-replicas', String(DEFAULT_CLUSTER.kvReplicas), { env: 'SHOAL_KV_REPLICAS', validator: integer, description: `Replicas of the JetStream KV buckets the node creates: 1, or 3 with three NATS servers or more; default ${DEFAULT_CLUSTER.kvReplicas} (env SHOAL_KV_REPLICAS)` });
+  natsConnectTimeout = Option.String('--nats-connect-timeout', String(DEFAULT_CLUSTER.connectTimeoutMs), { env: 'SHOAL_NATS_CONNECT_TIMEOUT', validator: integer, description: `How long start-up retries an unreachable NATS before it exits with code 1, ms; default ${DEFAULT_CLUSTER.connectTimeoutMs} (env SHOAL_NATS_CONNECT_TIMEOUT)` });
   logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: `Log level: fatal, error, warn, info, debug, trace or silent; default ${DEFAULT_CONFIG.logLevel} (env SHOAL_LOG_LEVEL)` });
 
   async execute(): Promise<number> {
@@ -89,7 +93,17 @@ export class ServeCommand extends Command {
       logLevel: this.logLevel,
       udpPort: Number(this.udpPort),
       ...(range ? { udpPortRange: range } : {}),
-      ...(this.natsUrl ? { natsUrl: this.natsUrl } : {}),
+      nodeId: this.nodeId,
+      ...(this.nats
+        ? {
+            cluster: {
+              servers: this.nats.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+              nodeTimeoutMs: Number(this.nodeTimeout),
+              kvReplicas: Number(this.kvReplicas),
+              connectTimeoutMs: Number(this.natsConnectTimeout),
+            },
+          }
+        : {}),
       ...(auth ? { auth } : {}),
       limits: {
         maxParticipantsPerRoom: Number(this.maxParticipants),

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ConnectionRole, ProducerInfo, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
+import { newParticipantId } from '../cluster/ids.js';
 import { AccessDenied, requireGrant, type AccessControl } from '../auth/access-control.js';
 import type { NodeConfig } from '../config.js';
 import { nameProblem } from '../signaling/names.js';
@@ -178,7 +178,7 @@ export class RoomService {
     await this.store.deleteParticipant(participant.room, participant.id);
     if (room?.empty && this.rooms.get(room.name) === room) {
       this.rooms.delete(room.name);
-      await this.store.deleteRoom(room.name);
+      await this.store.deleteRoomIfEmpty(room.name);
     }
     participant.log.info('participant left');
   }
@@ -225,7 +225,7 @@ export class RoomService {
       if (room.empty) this.rooms.delete(room.name);
       throw new ProtocolError(ErrorCode.WORKER_FAILED, 'no media worker is available');
     }
-    const id = `PA_${randomBytes(6).toString('hex')}`;
+    const id = newParticipantId();
     const log = this.log.child({ room: room.name, participant: id, identity: request.identity, worker: worker.id });
     const participant = new Participant(id, request.identity, room.name, grants, worker, sink, log);
     room.add(participant);
@@ -233,7 +233,7 @@ export class RoomService {
     this.sinks.set(participant, sink);
 
     try {
-      if (newRoom) await this.store.putRoom({ name: room.name, createdAtMs: Date.now() });
+      if (newRoom) await this.store.ensureRoom(room.name);
       await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity });
       this.stillJoining(participant);
       await this.store.putParticipant({

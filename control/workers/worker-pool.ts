@@ -55,7 +55,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private spawn(slot: number): MediaWorkerHandle {
     const settings = { ...this.config.media, ...workerPorts(this.config, slot) };
     const log = this.log.child({ worker: slot });
-    const handle = new MediaWorkerHandle(slot, { workerId: slot, settings, logLevel: this.config.logLevel }, log);
+    const handle = new MediaWorkerHandle(slot, { nodeId: this.config.nodeId, workerId: slot, settings, logLevel: this.config.logLevel }, log);
     this.slots[slot] = handle;
     handle.on('event', (event) => this.emit('event', handle, event));
     handle.on('exit', ({ failed }) => {

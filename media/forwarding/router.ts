@@ -15,6 +15,7 @@ export class Router {
   private readonly remote = new Map<string, RemoteTrackSource>();
 
   constructor(
+    private readonly nodeId: string,
     private readonly workerId: number,
     private readonly settings: MediaSettings,
     private readonly bus: MediaBus,
@@ -59,7 +60,7 @@ export class Router {
     const local = this.producers.get(info.trackId);
     if (local) return local;
     // A track published on this worker that is gone: nothing to attach to.
-    if (info.workerId === this.workerId) return undefined;
+    if (info.nodeId === this.nodeId && info.workerId === this.workerId) return undefined;
     let remote = this.remote.get(info.trackId);
     if (!remote) {
       remote = new RemoteTrackSource(info, this.settings, this.bus);

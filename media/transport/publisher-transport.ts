@@ -11,6 +11,7 @@ import { parseSdp, SdpError } from '../sdp/sdp.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { WorkerRequestError } from '../worker/request-error.js';
 import { ConnectTimeout } from './connect-timeout.js';
+import { newTrackId } from '../../control/cluster/ids.js';
 import { relayIncomingData } from './data-channels.js';
 import { withDeadline, type Deadline } from './deadline.js';
 import { RemoteCandidates } from './remote-candidates.js';
@@ -45,7 +46,6 @@ export class PublisherTransport {
   private readonly connectTimeout: ConnectTimeout;
   private onTrackArrived: (() => void) | undefined;
   private onAnswer: ((sdp: string) => void) | undefined;
-  private nextTrackNumber = 0;
   private negotiation: Promise<unknown> = Promise.resolve();
   /** The wait of the negotiation under way, ended early when the connection closes. */
   private waiting: Deadline<unknown> | undefined;
@@ -156,11 +156,12 @@ export class PublisherTransport {
     }
     for (const t of wanted) {
       const info: ProducerInfo = {
-        trackId: `${this.participantId}-t${this.nextTrackNumber++}`,
+        trackId: newTrackId(),
         participantId: this.participantId,
         mid: t.mid,
         kind: t.kind,
         codec: t.codec,
+        nodeId: this.ctx.nodeId,
         workerId: this.ctx.workerId,
       };
       const producer = new Producer(info, this.tracks.get(t.mid)!, this.ctx.settings, this.ctx.bus, t.ssrc);

@@ -12,6 +12,7 @@ export type EmitEvent = (event: DistributiveOmit<WorkerEvent, 'kind'>) => void;
 
 /** What every transport of a worker shares. */
 export interface TransportContext {
+  nodeId: string;
   workerId: number;
   binding: Binding;
   settings: MediaSettings;

@@ -48,6 +48,7 @@ export class MediaWorker {
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor(
+    readonly nodeId: string,
     readonly workerId: number,
     binding: Binding,
     settings: MediaSettings,
@@ -56,8 +57,8 @@ export class MediaWorker {
     private readonly log: Logger,
     limitedLog: RateLimitedLog,
   ) {
-    this.router = new Router(workerId, settings, bus);
-    this.ctx = { workerId, binding, settings, router: this.router, bus, emit, log, limitedLog };
+    this.router = new Router(nodeId, workerId, settings, bus);
+    this.ctx = { nodeId, workerId, binding, settings, router: this.router, bus, emit, log, limitedLog };
     this.loopDelay.enable();
   }
 

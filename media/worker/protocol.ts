@@ -18,7 +18,9 @@ export interface ProducerInfo {
   mid: string;
   kind: MediaKind;
   codec: CodecParameters;
-  /** Which worker receives it; consumers elsewhere get its packets over the media bus. */
+  /** The node whose worker receives it; consumers anywhere else get its packets over the media bus. */
+  nodeId: string;
+  /** Which worker of that node receives it. */
   workerId: number;
 }
 
@@ -57,6 +59,8 @@ export interface MediaSettings {
 }
 
 export interface WorkerInit {
+  /** The node this worker belongs to: a track is local when its nodeId is this one. */
+  nodeId: string;
   workerId: number;
   settings: MediaSettings;
   logLevel: string;

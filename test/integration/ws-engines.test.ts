@@ -60,7 +60,7 @@ function sameBehaviour(engine: WsEngine): void {
       assert.equal(await health.text(), 'ok');
       const stats = await get('/stats');
       assert.match(stats.headers.get('content-type') ?? '', /application\/json/);
-      assert.equal(((await stats.json()) as { node: string }).node, sfu.node.id);
+      assert.equal(((await stats.json()) as { node: string }).node, sfu.node.config.nodeId);
       const page = await get('/');
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       assert.match(await page.text(), /<html/i);
