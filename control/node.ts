@@ -36,7 +36,7 @@ export class ShoalNode {
     }
     this.pool = new WorkerPool(config, log);
     this.store = new MemoryRoomStore();
-    this.rooms = new RoomService(this.pool, this.store, this.access, config, config.nodeId, log);
+    this.rooms = new RoomService(this.pool, this.store, this.access, config, log);
   }
 
   /** The port the HTTP/WebSocket listener is on (after start). */

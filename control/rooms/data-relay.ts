@@ -3,6 +3,14 @@ import { encodeDataMessage, ErrorCode, ProtocolError, type DataMessage } from '.
 import type { Participant } from './participant.js';
 import type { Room } from './room.js';
 
+/** A data message as recipients get it (sender filled in). */
+export type DeliveredData = shoal.signaling.v1.DataMessage.$Properties;
+
+/** Carries data messages to participants on other nodes (NATS in a cluster). */
+export interface DataLink {
+  send(nodeId: string, room: string, recipientIds: string[], message: DeliveredData): void;
+}
+
 /** Why a recipient did not get a message. */
 type Undelivered = 'not reading' | 'left the room';
 
@@ -11,10 +19,15 @@ type Undelivered = 'not reading' | 'left the room';
  * recipient once: on its data channel when that is open, else over its
  * WebSocket. A recipient that does not read (its channel queue or socket
  * buffer at the bound) misses the message but stays in the room; the sender
- * then gets DATA_NOT_DELIVERED naming who missed it.
+ * then gets DATA_NOT_DELIVERED naming who missed it. Recipients on other
+ * nodes get it through the DataLink, once per node; their node delivers it
+ * the same way (what they miss is not reported back).
  */
 export class DataRelay {
-  constructor(private readonly maxPayloadBytes: number) {}
+  constructor(
+    private readonly maxPayloadBytes: number,
+    private readonly link: DataLink | undefined,
+  ) {}
 
   /**
    * Checks `message` and starts delivering it; throws ProtocolError when it
@@ -26,45 +39,61 @@ export class DataRelay {
     if (size > this.maxPayloadBytes) {
       throw new ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `data payload of ${size} bytes is over ${this.maxPayloadBytes}`);
     }
-    const recipients = this.recipients(from, room, message);
-    const delivered: shoal.signaling.v1.DataMessage.$Properties = {
+    const { local, remote } = this.recipients(from, room, message);
+    const delivered: DeliveredData = {
       fromParticipantId: from.id,
       fromIdentity: from.identity,
       ...(message.unreliable ? { unreliable: true } : {}),
       ...(message.payload === 'binary' ? { binary: message.binary } : { text: message.text }),
     };
-    void Promise.all(recipients.map(async (recipient) => [recipient, await this.deliver(recipient, delivered, message.unreliable)] as const)).then(
-      (results) => {
-        const missed = results.filter(([, result]) => result !== undefined);
-        if (missed.length === 0) return;
-        const who = missed.map(([recipient, why]) => `${recipient.identity} (${why})`).join(', ');
-        from.send({ requestId, error: { code: ErrorCode.DATA_NOT_DELIVERED, message: `data message not delivered to ${who}` } });
-      },
-    );
+    for (const [nodeId, recipientIds] of remote) this.link?.send(nodeId, room.name, recipientIds, delivered);
+    void this.deliverAll(local, delivered).then((missed) => {
+      if (missed.length === 0) return;
+      const who = missed.map(([recipient, why]) => `${recipient.identity} (${why})`).join(', ');
+      from.send({ requestId, error: { code: ErrorCode.DATA_NOT_DELIVERED, message: `data message not delivered to ${who}` } });
+    });
   }
 
-  private recipients(from: Participant, room: Room, message: DataMessage): Participant[] {
-    if (message.toIdentities.length === 0) return room.joinedOthers(from);
-    return [...new Set(message.toIdentities)]
-      .map((identity) => {
-        const recipient = room.withIdentity(identity);
-        if (!recipient || recipient.state !== 'joined') {
-          throw new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, `no participant "${identity}" in room "${room.name}"`);
-        }
-        return recipient;
-      })
-      .filter((recipient) => recipient !== from);
+  /** A message another node relayed to participants of `room` here. */
+  relayFromCluster(room: Room, recipientIds: string[], delivered: DeliveredData): void {
+    const recipients = recipientIds.map((id) => room.participants.get(id)).filter((p): p is Participant => p?.state === 'joined');
+    void this.deliverAll(recipients, delivered);
+  }
+
+  private recipients(from: Participant, room: Room, message: DataMessage): { local: Participant[]; remote: Map<string, string[]> } {
+    const local: Participant[] = [];
+    const remote = new Map<string, string[]>();
+    const addRemote = (nodeId: string, id: string) => {
+      const ids = remote.get(nodeId);
+      if (ids) ids.push(id);
+      else remote.set(nodeId, [id]);
+    };
+    if (message.toIdentities.length === 0) {
+      local.push(...room.joinedOthers(from));
+      for (const p of room.remote.values()) addRemote(p.nodeId, p.id);
+      return { local, remote };
+    }
+    for (const identity of new Set(message.toIdentities)) {
+      if (identity === from.identity) continue;
+      const here = room.withIdentity(identity);
+      const elsewhere = room.remoteWithIdentity(identity);
+      if (here?.state === 'joined') local.push(here);
+      else if (elsewhere) addRemote(elsewhere.nodeId, elsewhere.id);
+      else throw new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, `no participant "${identity}" in room "${room.name}"`);
+    }
+    return { local, remote };
+  }
+
+  private async deliverAll(recipients: Participant[], delivered: DeliveredData): Promise<Array<readonly [Participant, Undelivered]>> {
+    const results = await Promise.all(recipients.map(async (recipient) => [recipient, await this.deliver(recipient, delivered)] as const));
+    return results.filter((r): r is readonly [Participant, Undelivered] => r[1] !== undefined);
   }
 
   /** One recipient, once: its data channel, or its WebSocket when the channel is not open. */
-  private async deliver(
-    recipient: Participant,
-    delivered: shoal.signaling.v1.DataMessage.$Properties,
-    unreliable: boolean,
-  ): Promise<Undelivered | undefined> {
+  private async deliver(recipient: Participant, delivered: DeliveredData): Promise<Undelivered | undefined> {
     const encoded = encodeDataMessage(delivered, recipient.sink.dataEncoding);
     const result = await recipient.worker
-      .request('sendData', { participantId: recipient.id, unreliable, message: encoded })
+      .request('sendData', { participantId: recipient.id, unreliable: delivered.unreliable === true, message: encoded })
       .catch(() => 'unavailable' as const);
     if (result === 'sent') return undefined;
     if (recipient.state !== 'joined') return 'left the room';

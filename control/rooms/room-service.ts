@@ -1,23 +1,24 @@
 import type { Logger } from 'pino';
-import type { ConnectionRole, ProducerInfo, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
+import type { ConnectionRole, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
+import { requireGrant, type AccessControl } from '../auth/access-control.js';
 import { newParticipantId } from '../cluster/ids.js';
-import { AccessDenied, requireGrant, type AccessControl } from '../auth/access-control.js';
 import type { NodeConfig } from '../config.js';
 import { nameProblem } from '../signaling/names.js';
 import { decodeDataMessage, ErrorCode, ProtocolError, type DataMessage } from '../signaling/codec.js';
-import type { RoomStore, TrackRecord } from '../store/room-store.js';
-import { WorkerError, type MediaWorkerHandle } from '../workers/media-worker-handle.js';
+import type { RoomStore } from '../store/room-store.js';
+import type { MediaWorkerHandle } from '../workers/media-worker-handle.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
-import { DataRelay } from './data-relay.js';
+import { ClusterMembers } from './cluster-members.js';
+import { DataRelay, type DataLink, type DeliveredData } from './data-relay.js';
 import { KeyedLock } from './keyed-lock.js';
 import { Participant, type ParticipantSink, type Removal } from './participant.js';
 import { chooseWorker } from './placement.js';
+import { participantRecord, trackRecord } from './records.js';
 import { Room } from './room.js';
-import { shoal } from '../../proto/generated/shoal.js';
+import { TrackDistribution } from './track-distribution.js';
+import { clientMessageFor, toProtocolError, trackMessage } from './wire.js';
 
 export type { Removal } from './participant.js';
-
-const { TrackKind, ConnectionRole: WireRole } = shoal.signaling.v1;
 
 export interface JoinRequest {
   room: string;
@@ -30,6 +31,8 @@ export interface JoinRequest {
 export interface RoomDump {
   name: string;
   participants: Array<{ participantId: string; identity: string; workerId: number; published: string[]; subscribed: number }>;
+  /** Participants of this room on other nodes. */
+  remote: Array<{ participantId: string; identity: string; nodeId: string }>;
 }
 
 /** What ParticipantSink needs on top of sending: learning which participant it is, and that it is gone. */
@@ -40,10 +43,12 @@ export interface SessionSink extends ParticipantSink {
 }
 
 /**
- * The rooms of this node and the life cycle of their participants: join,
- * publish, subscribe (every participant receives every other participant's
- * tracks), data, leave. Talks to media workers for media and to the store
- * for the record; sessions call it and it calls sessions back.
+ * The rooms of this node and the life cycle of their local participants:
+ * join, publish, data, leave, and the removals the client did not ask for.
+ * Every participant receives every other participant's tracks
+ * (TrackDistribution), on this node or another (ClusterMembers follows the
+ * store's change feed); data goes through the DataRelay; the store records
+ * what this node holds.
  */
 export class RoomService {
   private readonly rooms = new Map<string, Room>();
@@ -54,6 +59,8 @@ export class RoomService {
   /** Joins being decided, so that a drain can answer them before the sockets close. */
   private readonly joining = new Set<Promise<unknown>>();
   private readonly data: DataRelay;
+  private readonly distribution = new TrackDistribution();
+  private readonly members: ClusterMembers;
   private draining = false;
 
   constructor(
@@ -61,10 +68,11 @@ export class RoomService {
     private readonly store: RoomStore,
     private readonly access: AccessControl,
     private readonly config: NodeConfig,
-    private readonly nodeId: string,
     private readonly log: Logger,
+    dataLink?: DataLink,
   ) {
-    this.data = new DataRelay(config.maxMessageBytes);
+    this.data = new DataRelay(config.maxMessageBytes, dataLink);
+    this.members = new ClusterMembers(store, this.rooms, this.distribution, (p, removal) => this.removeLogged(p, removal), log);
     pool.on('event', (worker, event) => this.contained({ worker: worker.id, event: event.type }, () => this.onWorkerEvent(worker, event)));
     pool.on('workerFailed', (worker) => this.contained({ worker: worker.id }, () => this.onWorkerFailed(worker)));
   }
@@ -88,20 +96,21 @@ export class RoomService {
         published: [...p.published.keys()],
         subscribed: p.subscribed.size,
       })),
+      remote: [...room.remote.values()].map((p) => ({ participantId: p.id, identity: p.identity, nodeId: p.nodeId })),
     }));
   }
 
   /**
    * Admits a session to a room (token checked when auth is on) and makes it a
-   * participant. A participant already in the room with the same identity is
-   * replaced (REPLACED); concurrent joins of one identity are decided in
-   * order, so exactly one of them stays.
+   * participant. A participant with the same identity, here or on another
+   * node, is replaced (REPLACED); concurrent joins of one identity are decided
+   * in order, so exactly one of them stays.
    */
   async join(sink: SessionSink, request: JoinRequest, joinedRequestId: number): Promise<Participant> {
     this.refuseWhileDraining();
     const problem = nameProblem('room', request.room);
     if (problem) throw new ProtocolError(ErrorCode.INVALID_NAME, problem);
-    const { identity, grants } = this.admit(request);
+    const { identity, grants } = this.guard(() => this.access.admit(request));
     const identityProblem = nameProblem('identity', identity);
     if (identityProblem) throw new ProtocolError(ErrorCode.INVALID_NAME, identityProblem);
     const joined = this.joinLock.run(`${request.room}/${identity}`, () =>
@@ -113,24 +122,20 @@ export class RoomService {
   }
 
   async publish(participant: Participant, sdp: string): Promise<{ sdp: string; tracks: TrackMid[] }> {
-    this.requireGrant(participant, 'publish', 'publishing');
+    this.guard(() => requireGrant(participant.grants, 'publish', 'publishing'));
     const result = await participant.worker.request('publish', { participantId: participant.id, sdp }).catch((error) => {
       if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
-      throw this.toProtocolError(error);
+      throw toProtocolError(error, participant.log);
     });
     if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
     const now = new Set(result.producers.map((p) => p.trackId));
-    for (const track of [...participant.published.values()]) if (!now.has(track.trackId)) await this.unpublish(participant, track.trackId);
+    for (const track of [...participant.published.values()]) if (!now.has(track.trackId)) this.unpublish(participant, track.trackId);
+    const room = this.rooms.get(participant.room)!;
     for (const producer of result.producers) {
       if (participant.published.has(producer.trackId)) continue;
       participant.published.set(producer.trackId, producer);
-      await this.store.putTrack(this.trackRecord(participant, producer));
-      const room = this.rooms.get(participant.room)!;
-      // Participants still joining get the room's tracks with `joined`.
-      for (const other of room.joinedOthers(participant)) {
-        other.send({ trackPublished: { track: this.trackMessage(producer) } });
-        this.subscribe(other, producer);
-      }
+      this.record(participant, this.store.putTrack(trackRecord(participant, producer)));
+      this.distribution.announce(room, { info: producer, identity: participant.identity });
       participant.log.info({ track: producer.trackId, kind: producer.kind, codec: producer.codec.mimeType }, 'track published');
     }
     return { sdp: result.sdp, tracks: result.producers.map((p) => ({ mid: p.mid, trackId: p.trackId })) };
@@ -138,15 +143,15 @@ export class RoomService {
 
   async answerSubscriber(participant: Participant, sdp: string, offerId: number): Promise<void> {
     await participant.worker.request('subscriberAnswer', { participantId: participant.id, sdp, offerId }).catch((error) => {
-      throw this.toProtocolError(error);
+      throw toProtocolError(error, participant.log);
     });
   }
 
   async addCandidate(participant: Participant, role: ConnectionRole, candidate: string, mid: string): Promise<void> {
-    if (role === 'publisher') this.requireGrant(participant, 'publish', 'a publisher connection');
+    if (role === 'publisher') this.guard(() => requireGrant(participant.grants, 'publish', 'a publisher connection'));
     if (candidate === '') return; // end of candidates: nothing to do for libdatachannel
     await participant.worker.request('addCandidate', { participantId: participant.id, role, candidate, mid }).catch((error) => {
-      throw this.toProtocolError(error);
+      throw toProtocolError(error, participant.log);
     });
   }
 
@@ -157,8 +162,14 @@ export class RoomService {
   sendData(from: Participant, message: DataMessage, requestId = 0): void {
     const room = this.rooms.get(from.room);
     if (!room || from.state !== 'joined') throw new ProtocolError(ErrorCode.NOT_JOINED, 'join a room first');
-    this.requireGrant(from, 'data', 'sending data');
+    this.guard(() => requireGrant(from.grants, 'data', 'sending data'));
     this.data.relay(from, room, message, requestId);
+  }
+
+  /** A data message another node relayed to participants of `roomName` on this node. */
+  receiveClusterData(roomName: string, recipientIds: string[], message: DeliveredData): void {
+    const room = this.rooms.get(roomName);
+    if (room) this.data.relayFromCluster(room, recipientIds, message);
   }
 
   async leave(participant: Participant): Promise<void> {
@@ -167,18 +178,19 @@ export class RoomService {
     const announced = participant.state === 'joined';
     participant.state = 'left';
     const room = this.rooms.get(participant.room);
-    for (const trackId of [...participant.published.keys()]) await this.unpublish(participant, trackId);
+    for (const trackId of [...participant.published.keys()]) this.unpublish(participant, trackId);
     if (room) this.forget(participant, room);
     participant.worker.request('closeParticipant', { participantId: participant.id }).catch(() => undefined);
     if (announced) {
-      for (const other of room?.joinedOthers(participant) ?? []) {
+      for (const other of room?.joinedOthers() ?? []) {
         other.send({ participantLeft: { participantId: participant.id, identity: participant.identity } });
       }
     }
     await this.store.deleteParticipant(participant.room, participant.id);
+    await this.store.releaseIdentity(participant.room, participant.identity, participant.id).catch(() => undefined);
     if (room?.empty && this.rooms.get(room.name) === room) {
       this.rooms.delete(room.name);
-      await this.store.deleteRoomIfEmpty(room.name);
+      await this.store.deleteRoomIfEmpty(room.name).catch(() => undefined);
     }
     participant.log.info('participant left');
   }
@@ -198,7 +210,7 @@ export class RoomService {
 
   private async joinNow(sink: SessionSink, request: JoinRequest, grants: Participant['grants'], joinedRequestId: number): Promise<Participant> {
     this.refuseWhileDraining();
-    if (request.mustExist && !this.rooms.has(request.room) && !(await this.store.getRoom(request.room))) {
+    if (request.mustExist && !this.rooms.has(request.room) && !(await this.guardAsync(this.store.getRoom(request.room)))) {
       throw new ProtocolError(ErrorCode.UNKNOWN_ROOM, `room "${request.room}" does not exist`);
     }
     const previous = this.rooms.get(request.room)?.withIdentity(request.identity);
@@ -207,13 +219,13 @@ export class RoomService {
 
     // From here to room.add nothing awaits: the room cannot be emptied and dropped under the newcomer.
     let room = this.rooms.get(request.room);
-    const newRoom = !room;
     if (!room) {
       room = new Room(request.room);
       this.rooms.set(room.name, room);
+      this.members.populate(room, this.config.nodeId);
     }
     if (room.participants.size >= this.config.limits.maxParticipantsPerRoom) {
-      throw new ProtocolError(ErrorCode.ROOM_FULL, `room "${room.name}" has ${room.participants.size} participants, the most this node allows`);
+      throw new ProtocolError(ErrorCode.ROOM_FULL, `room "${room.name}" has ${room.participants.size} participants on this node, the most it allows`);
     }
     const workerId = chooseWorker(
       this.pool.workers.map((w) => ({ workerId: w.id, alive: w.alive, participants: this.participantsOn(w) })),
@@ -233,42 +245,37 @@ export class RoomService {
     this.sinks.set(participant, sink);
 
     try {
-      if (newRoom) await this.store.ensureRoom(room.name);
+      await this.store.ensureRoom(room.name);
+      // Decided once across the cluster; the node holding the previous participant removes it.
+      await this.store.claimIdentity(room.name, request.identity, id);
+      this.stillJoining(participant);
       await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity });
       this.stillJoining(participant);
-      await this.store.putParticipant({
-        participantId: id,
-        room: room.name,
-        identity: request.identity,
-        nodeId: this.nodeId,
-        workerId: worker.id,
-        joinedAtMs: Date.now(),
-      });
+      await this.store.putParticipant(participantRecord(participant, this.config.nodeId));
       this.stillJoining(participant);
     } catch (error) {
       await this.leave(participant);
-      throw this.toProtocolError(error);
+      throw toProtocolError(error, log);
     }
 
     sink.attach(participant);
-    const others = room.joinedOthers(participant);
     participant.markJoined({
       requestId: joinedRequestId,
       joined: {
         room: room.name,
         participantId: id,
         identity: request.identity,
-        participants: others.map((p) => p.info()),
-        tracks: room.tracks().map((t) => this.trackMessage(t)),
+        participants: room.membersFor(participant),
+        tracks: room.tracks().map(trackMessage),
       },
     });
-    for (const other of others) other.send({ participantJoined: { participant: participant.info() } });
-    for (const track of room.tracks()) this.subscribe(participant, track);
+    for (const other of room.joinedOthers(participant)) other.send({ participantJoined: { participant: participant.info() } });
+    this.distribution.subscribeAll(participant, room);
     log.info('participant joined');
     return participant;
   }
 
-  /** Throws the removal's error when the participant was removed (drain, worker failure) while joining. */
+  /** Throws the removal's error when the participant was removed (drain, worker failure, replaced) while joining. */
   private stillJoining(participant: Participant): void {
     if (participant.state !== 'left') return;
     const removal = participant.removal ?? { code: ErrorCode.INTERNAL, message: 'removed while joining' };
@@ -279,20 +286,19 @@ export class RoomService {
     if (this.draining) throw new ProtocolError(ErrorCode.SHUTTING_DOWN, 'this node is shutting down and takes no new joins');
   }
 
-  private admit(request: JoinRequest): ReturnType<AccessControl['admit']> {
+  /** Runs a check; what it throws reaches the client as the matching ProtocolError. */
+  private guard<T>(check: () => T): T {
     try {
-      return this.access.admit(request);
+      return check();
     } catch (error) {
-      throw this.toProtocolError(error);
+      throw toProtocolError(error, this.log);
     }
   }
 
-  private requireGrant(participant: Participant, grant: Parameters<typeof requireGrant>[1], action: string): void {
-    try {
-      requireGrant(participant.grants, grant, action);
-    } catch (error) {
-      throw this.toProtocolError(error);
-    }
+  private guardAsync<T>(promise: Promise<T>): Promise<T> {
+    return promise.catch((error) => {
+      throw toProtocolError(error, this.log);
+    });
   }
 
   private async remove(participant: Participant, removal: Removal): Promise<void> {
@@ -303,6 +309,10 @@ export class RoomService {
     await this.leave(participant);
   }
 
+  private removeLogged(participant: Participant, removal: Removal): void {
+    this.remove(participant, removal).catch((error) => participant.log.error({ err: error }, 'removal failed'));
+  }
+
   private forget(participant: Participant, room: Room): void {
     room.remove(participant);
     this.participants.delete(participant.id);
@@ -310,26 +320,17 @@ export class RoomService {
     if (participant.state !== 'left') participant.state = 'left';
   }
 
-  private subscribe(subscriber: Participant, track: ProducerInfo): void {
-    if (subscriber.subscribed.has(track.trackId) || track.participantId === subscriber.id) return;
-    if (!subscriber.grants.has('subscribe')) return;
-    subscriber.subscribed.add(track.trackId);
-    subscriber.worker.request('consume', { participantId: subscriber.id, producer: track }).catch((error) => {
-      subscriber.log.warn({ err: error, track: track.trackId }, 'could not subscribe');
-    });
-  }
-
-  private async unpublish(publisher: Participant, trackId: string): Promise<void> {
+  private unpublish(publisher: Participant, trackId: string): void {
     if (!publisher.published.delete(trackId)) return;
     const room = this.rooms.get(publisher.room);
-    for (const other of room?.joinedOthers(publisher) ?? []) {
-      if (other.subscribed.delete(trackId)) {
-        other.worker.request('unconsume', { participantId: other.id, trackId }).catch(() => undefined);
-      }
-      other.send({ trackUnpublished: { trackId, participantId: publisher.id } });
-    }
-    await this.store.deleteTrack(publisher.room, trackId);
+    if (room) this.distribution.withdraw(room, trackId, publisher.id);
+    this.record(publisher, this.store.deleteTrack(publisher.room, trackId));
     publisher.log.info({ track: trackId }, 'track unpublished');
+  }
+
+  /** A store write nobody waits for; the store retries what NATS missed, so a failure here is a bug worth a line. */
+  private record(participant: Participant, write: Promise<void>): void {
+    write.catch((error) => participant.log.error({ err: error }, 'store write failed'));
   }
 
   private onWorkerEvent(worker: MediaWorkerHandle, event: WorkerEvent): void {
@@ -337,37 +338,11 @@ export class RoomService {
     const participant = this.participants.get(event.participantId);
     if (!participant || participant.worker !== worker) return;
     switch (event.type) {
-      case 'subscriberOffer':
-        participant.send({
-          subscriberOffer: { sdp: event.sdp, tracks: event.tracks, offerId: event.offerId, ...(event.restart ? { restart: true } : {}) },
-        });
-        break;
-      case 'publisherFailed':
-        participant.send({
-          error: {
-            code: ErrorCode.CONNECTION_FAILED,
-            role: WireRole.PUBLISHER,
-            message: 'the publisher connection failed (ICE or DTLS); publish again with a new connection',
-          },
-        });
-        break;
-      case 'subscriberFailed':
-        participant.send({
-          error: {
-            code: ErrorCode.CONNECTION_FAILED,
-            role: WireRole.SUBSCRIBER,
-            message: `the subscriber connection failed (ICE or DTLS, or did not connect in time) ${event.restarts + 1} times in a row and was closed; leave and join again to receive media`,
-          },
-        });
-        break;
-      case 'localCandidate':
-        participant.send({ trickle: { target: wireRole(event.role), candidate: event.candidate, sdpMid: event.mid } });
-        break;
       case 'connectionState':
         participant.log.debug({ role: event.role, state: event.state }, 'connection state');
         break;
       case 'producerClosed':
-        this.unpublish(participant, event.trackId).catch((error) => participant.log.error({ err: error }, 'unpublish failed'));
+        this.unpublish(participant, event.trackId);
         break;
       case 'data':
         // Data channel messages count against the client's message rate like its signaling frames.
@@ -379,6 +354,10 @@ export class RoomService {
           participant.send({ error: { code: e.code, message: `data channel message: ${e.message}` } });
         }
         break;
+      default: {
+        const message = clientMessageFor(event);
+        if (message) participant.send(message);
+      }
     }
   }
 
@@ -386,10 +365,7 @@ export class RoomService {
     const affected = [...this.participants.values()].filter((p) => p.worker === worker);
     this.log.error({ worker: worker.id, participants: affected.length }, 'media worker failed; removing its participants');
     for (const participant of affected) {
-      this.remove(participant, {
-        code: ErrorCode.WORKER_FAILED,
-        message: 'the media worker holding this session failed; join again',
-      }).catch((error) => participant.log.error({ err: error }, 'cleanup after worker failure failed'));
+      this.removeLogged(participant, { code: ErrorCode.WORKER_FAILED, message: 'the media worker holding this session failed; join again' });
     }
   }
 
@@ -407,63 +383,4 @@ export class RoomService {
     for (const p of this.participants.values()) if (p.worker === worker) count++;
     return count;
   }
-
-  private trackMessage(track: ProducerInfo): shoal.signaling.v1.Track.$Properties {
-    return {
-      trackId: track.trackId,
-      participantId: track.participantId,
-      identity: this.participants.get(track.participantId)?.identity ?? '',
-      kind: track.kind === 'audio' ? TrackKind.AUDIO : TrackKind.VIDEO,
-      codec: track.codec.mimeType,
-    };
-  }
-
-  private trackRecord(participant: Participant, track: ProducerInfo): TrackRecord {
-    const { codec } = track;
-    return {
-      trackId: track.trackId,
-      room: participant.room,
-      participantId: participant.id,
-      identity: participant.identity,
-      kind: track.kind,
-      codec: {
-        mimeType: codec.mimeType,
-        payloadType: codec.payloadType,
-        clockRate: codec.clockRate,
-        channels: codec.channels ?? 0,
-        fmtp: codec.fmtp ?? '',
-      },
-      nodeId: this.nodeId,
-      workerId: track.workerId,
-    };
-  }
-
-  private toProtocolError(error: unknown): ProtocolError {
-    if (error instanceof ProtocolError) return error;
-    if (error instanceof AccessDenied) return new ProtocolError(ErrorCode[error.problem], error.message);
-    if (error instanceof WorkerError) {
-      switch (error.code) {
-        case 'INVALID_SDP':
-          return new ProtocolError(ErrorCode.INVALID_SDP, error.message);
-        case 'INVALID_STATE':
-          return new ProtocolError(ErrorCode.INVALID_STATE, error.message);
-        case 'UNKNOWN_PARTICIPANT':
-          return new ProtocolError(ErrorCode.UNKNOWN_PARTICIPANT, error.message);
-        case 'TOO_MANY_TRACKS':
-          return new ProtocolError(ErrorCode.TOO_MANY_TRACKS, error.message);
-        case 'TOO_MANY_CANDIDATES':
-          return new ProtocolError(ErrorCode.TOO_MANY_CANDIDATES, error.message);
-        case 'WORKER_GONE':
-          return new ProtocolError(ErrorCode.WORKER_FAILED, error.message);
-        default:
-          break;
-      }
-    }
-    this.log.error({ err: error }, 'internal error');
-    return new ProtocolError(ErrorCode.INTERNAL, 'internal error');
-  }
-}
-
-function wireRole(role: ConnectionRole): shoal.signaling.v1.ConnectionRole {
-  return role === 'publisher' ? WireRole.PUBLISHER : WireRole.SUBSCRIBER;
 }

@@ -40,6 +40,10 @@ export class MemoryRoomStore extends EventEmitter<RoomStoreEvents> implements Ro
     return previous === participantId ? undefined : previous;
   }
 
+  async identityHolder(room: string, identity: string): Promise<string | undefined> {
+    return this.rooms.get(room)?.identities.get(identity);
+  }
+
   async releaseIdentity(room: string, identity: string, participantId: string): Promise<void> {
     const identities = this.rooms.get(room)?.identities;
     if (identities?.get(identity) === participantId) identities.delete(identity);

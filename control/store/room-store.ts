@@ -14,8 +14,9 @@ export type TrackRecord = Omit<Record<shoal.cluster.v1.TrackRecord.$Properties>,
  * What the store reports of records written by *other* nodes (or removed
  * for them when they died): the change feed that makes a remote participant
  * an ordinary member of a room. A node's own writes are not echoed back.
- * `identityClaimed` is reported for every claim, this node's included: the
- * node holding the previous participant of that identity removes it.
+ * `identityClaimed` is reported for every claim, this node's included, and
+ * may come late: the node holding a participant of that identity checks
+ * `identityHolder` and removes its participant if another holds it now.
  */
 export interface RoomStoreEvents {
   participantAdded: [ParticipantRecord];
@@ -56,6 +57,8 @@ export interface RoomStore extends EventEmitter<RoomStoreEvents> {
    * Throws StoreUnavailable when it cannot be decided now.
    */
   claimIdentity(room: string, identity: string, participantId: string): Promise<string | undefined>;
+  /** Who holds the identity now, read from the store itself (not the view): the last word on a replacement. */
+  identityHolder(room: string, identity: string): Promise<string | undefined>;
   /** Frees the identity if `participantId` still holds it. */
   releaseIdentity(room: string, identity: string, participantId: string): Promise<void>;
   putParticipant(participant: ParticipantRecord): Promise<void>;
