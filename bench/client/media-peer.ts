@@ -34,6 +34,16 @@ export const CLIENT_CODECS = {
   H264: { payloadType: 102, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' },
 } as const;
 
+/** Track id → the id its publisher's m-line got when published again after a failed connection. */
+const republished = new Map<string, string>();
+
+/** The id a track published by a MediaPeer of this process has now (ids change when a connection is replaced). */
+export function latestTrackId(trackId: string): string {
+  let id = trackId;
+  for (let next = republished.get(id); next !== undefined; next = republished.get(id)) id = next;
+  return id;
+}
+
 export interface MediaPeerOptions {
   url: string;
   room: string;
@@ -98,6 +108,8 @@ export class MediaPeer {
   private readonly pendingTracks = new Map<string, Track>();
   /** The subscriber connection's tracks by mid: the server may reuse an m-line for another track. */
   private readonly subscriberTracks = new Map<string, Track>();
+  /** mid → the track id the server gave the m-line in the latest publish answer. */
+  private readonly publishedIds = new Map<string, string>();
 
   private constructor(
     readonly options: MediaPeerOptions,
@@ -156,6 +168,12 @@ export class MediaPeer {
     const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
     pc.setRemoteDescription(answer.sdp, 'answer');
     this.flushCandidates('publisher');
+    // Published again on a new connection (the last one failed): the server named the tracks anew.
+    for (const { mid, trackId } of answer.tracks) {
+      const before = this.publishedIds.get(mid);
+      if (before !== undefined && before !== trackId) republished.set(before, trackId);
+      this.publishedIds.set(mid, trackId);
+    }
     return answer.tracks;
   }
 
@@ -198,14 +216,23 @@ export class MediaPeer {
     return this.published.get(kind)?.rtcp ?? [];
   }
 
-  /** Resolves with the received track once it has at least `packets` packets. */
+  /**
+   * Resolves with the received track once it has at least `packets` packets.
+   * A track its publisher (a MediaPeer of this process) published again under
+   * a new id after its connection failed is followed to that id.
+   */
   async waitForPackets(trackId: string, packets = 1, timeoutMs = 10_000): Promise<ReceivedTrack> {
     await waitUntil(
-      () => (this.received.get(trackId)?.packets ?? 0) >= packets,
+      () => (this.received.get(latestTrackId(trackId))?.packets ?? 0) >= packets,
       timeoutMs,
       () => `${packets} packets of ${trackId} at ${this.options.identity} (${this.describe()})`,
     );
-    return this.received.get(trackId)!;
+    return this.received.get(latestTrackId(trackId))!;
+  }
+
+  /** The received track of `trackId`, followed to its latest id. */
+  receivedTrack(trackId: string): ReceivedTrack | undefined {
+    return this.received.get(latestTrackId(trackId));
   }
 
   /** The state of this peer's connections, for failure messages. */
@@ -226,7 +253,7 @@ export class MediaPeer {
 
   /** Sends raw RTCP (a PLI, a NACK) to the server on the subscriber track of `trackId`. */
   sendSubscriberRtcp(trackId: string, packet: Buffer): boolean {
-    const received = this.received.get(trackId);
+    const received = this.received.get(latestTrackId(trackId));
     try {
       return received ? received.track.sendMessageBinary(packet) : false;
     } catch {

@@ -24,7 +24,7 @@ describe('forwarding', { timeout: 60_000 }, () => {
     assert.deepEqual(published.map((t) => [t.kind, t.codec]).sort(), [['AUDIO', 'audio/opus'], ['VIDEO', 'video/VP8']]);
     for (const id of trackIds) await bob.waitForPackets(id, 50);
     const offer = (bob.subscriberOffers.at(-1)!.subscriberOffer as { sdp: string }).sdp;
-    const [audio, video] = trackIds.map((id) => bob.received.get(id)!);
+    const [audio, video] = trackIds.map((id) => bob.receivedTrack(id)!);
     assert.match(section(offer, audio!.mid), /a=rtpmap:(\d+) opus\/48000\/2/);
     assert.match(section(offer, video!.mid), /a=rtpmap:(\d+) VP8\/90000/);
     // The payload arrives intact: the probe the publisher wrote is readable.

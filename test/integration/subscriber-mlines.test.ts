@@ -69,6 +69,6 @@ suite('subscriber m-lines follow the live tracks, not their history', { timeout:
     // Data channels, the live tracks, and m-lines released by the last cycles that were not free yet when tracks came.
     assert.ok(last.mLines <= 1 + 3 * 2 && maxMLines <= 1 + 3 * 2, `the last offer has ${last.mLines} m-lines for ${last.tracks} live tracks, at most ${maxMLines}`);
     // The newest tracks came on m-lines of earlier ones (200 tracks went through: new m-lines would be t200 and up).
-    for (const id of trackIds) assert.ok(Number(bob.received.get(id)!.mid.slice(1)) < 10, `${id} on m-line ${bob.received.get(id)!.mid}`);
+    for (const id of trackIds) assert.ok(Number(bob.receivedTrack(id)!.mid.slice(1)) < 10, `${id} on m-line ${bob.receivedTrack(id)!.mid}`);
   });
 });

@@ -52,7 +52,7 @@ describe('media workers', { timeout: 90_000 }, () => {
     const plis = () => plisFor(alice.publisherRtcp('video'), ssrc);
     await sleep(700);
     const before = plis();
-    const video = carol.received.get(trackIds[1]!)!;
+    const video = carol.receivedTrack(trackIds[1]!)!;
     carol.sendSubscriberRtcp(trackIds[1]!, buildPli(7, [...video.ssrcs][0]!));
     await waitUntil(() => plis() > before, 3000, 'PLI from the other worker');
 
@@ -81,7 +81,7 @@ describe('media workers', { timeout: 90_000 }, () => {
     assert.notEqual(workerOf(c.peer.participantId), failing);
     for (const id of a.trackIds) await bob.waitForPackets(id, 20);
     for (const id of c.trackIds) await dave.waitForPackets(id, 20);
-    const daveVideo = dave.received.get(c.trackIds[1]!)!;
+    const daveVideo = dave.receivedTrack(c.trackIds[1]!)!;
     const gapBefore = daveVideo.maxGapMs;
 
     const aliceError = a.peer.signaling.waitFor((e) => e.message === 'error');

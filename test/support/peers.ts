@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import nodeDataChannel from 'node-datachannel';
-import { callbackErrors, MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
+import { callbackErrors, latestTrackId, MediaPeer, waitUntil, type MediaPeerOptions } from '../../bench/client/media-peer.js';
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
 import { parseFeedback } from '../../media/rtp/rtcp.js';
 import { mediaMid, parseSdp, type SdpMedia } from '../../media/sdp/sdp.js';
@@ -45,7 +45,7 @@ export class Peers {
 
 /** Packet counts of `trackIds` at `peer` now, then after `ms`: for "still flowing" / "stopped" checks. */
 export async function packetsDuring(peer: MediaPeer, trackIds: string[], ms: number): Promise<number> {
-  const count = () => trackIds.reduce((sum, id) => sum + (peer.received.get(id)?.packets ?? 0), 0);
+  const count = () => trackIds.reduce((sum, id) => sum + (peer.receivedTrack(id)?.packets ?? 0), 0);
   const before = count();
   await sleep(ms);
   return count() - before;
@@ -67,7 +67,7 @@ export function plisFor(rtcp: Buffer[], ssrc: number): number {
   return rtcp.reduce((n, packet) => n + parseFeedback(packet).keyframe.filter((s) => s === ssrc).length, 0);
 }
 
-export { waitUntil };
+export { latestTrackId, waitUntil };
 
 /**
  * The hooks of a test file that works against one SFU: it starts before the
