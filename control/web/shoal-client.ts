@@ -27,7 +27,7 @@
  * whenever tracks come or go). Both are exposed for `getStats()`.
  * The protocol is proto/signaling.proto in canonical proto3 JSON.
  *
- * Reconnecting (docs/signaling.md section 12): when the WebSocket closes, the
+ * Reconnecting (docs/signaling.md section 10): when the WebSocket closes, the
  * node stops answering pings, or the node says SHUTTING_DOWN or
  * WORKER_FAILED, the client drops both connections (every remote track ends
  * with `trackremoved`), waits a jittered, growing delay and joins the same

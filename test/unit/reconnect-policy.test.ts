@@ -60,5 +60,5 @@ describe('reconnectSettings', () => {
 
 test('removals on purpose and refused credentials are final, lost nodes are not', () => {
   for (const code of ['TOKEN_EXPIRED', 'TOKEN_INVALID', 'PERMISSION_DENIED', 'INVALID_NAME']) assert.ok(FINAL_JOIN_ERRORS.has(code), code);
-  for (const code of ['CLOSED', 'TIMEOUT', 'SHUTTING_DOWN', 'WORKER_FAILED', 'INTERNAL', 'ROOM_FULL', 'TOO_MANY_CONNECTIONS']) assert.ok(!FINAL_JOIN_ERRORS.has(code), code);
+  for (const code of ['CLOSED', 'TIMEOUT', 'SHUTTING_DOWN', 'WORKER_FAILED', 'INTERNAL', 'ROOM_FULL', 'TOO_MANY_CONNECTIONS', 'UNAVAILABLE']) assert.ok(!FINAL_JOIN_ERRORS.has(code), code);
 });
