@@ -347,6 +347,8 @@ export class ShoalClient extends EventTarget {
     if (this.recovery) {
       this.stopRecovery();
       this.resetMedia();
+      this.connection?.close(); // an attempt's, still joining
+      this.connection = undefined;
       this.finish({ code: 1000, reason: 'left while reconnecting' });
       return;
     }
@@ -519,6 +521,7 @@ export class ShoalClient extends EventTarget {
       const token = await resolveToken(session.token);
       if (this.recovery !== recovery) return;
       await connection.request({ join: { room: session.room, identity: session.identity, ...(token ? { token } : {}) } });
+      if (this.recovery !== recovery) return;
     } catch (error) {
       if (this.recovery !== recovery) return; // left, closed, or given up meanwhile
       this.connection?.close();
