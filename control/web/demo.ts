@@ -1,6 +1,9 @@
 /**
  * The demo page (index.html): join a room with camera and microphone, see and
  * hear everyone else in a grid. Everything media goes through ShoalClient.
+ * With several node URLs (the Nodes field, or `?nodes=ws://a/ws,ws://b/ws`)
+ * the client rejoins through another node when its node is lost; the status
+ * line shows the reconnecting state meanwhile.
  */
 import { ShoalClient, type RemoteTrack } from './shoal-client.js';
 
@@ -26,6 +29,7 @@ const grid = document.querySelector<HTMLElement>('#grid')!;
 const roomInput = form.elements.namedItem('room') as HTMLInputElement;
 const identityInput = form.elements.namedItem('identity') as HTMLInputElement;
 const tokenInput = form.elements.namedItem('token') as HTMLInputElement;
+const nodesInput = form.elements.namedItem('nodes') as HTMLInputElement;
 
 const state: Window['shoalDemo'] = { client: undefined, localStream: undefined };
 window.shoalDemo = state;
@@ -35,13 +39,23 @@ const params = new URLSearchParams(location.search);
 roomInput.value = params.get('room') ?? roomInput.value;
 identityInput.value = params.get('identity') ?? `guest-${Math.random().toString(36).slice(2, 7)}`;
 tokenInput.value = params.get('token') ?? '';
+nodesInput.value = params.get('nodes') ?? '';
 
 function signalingUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 }
 
-function setStatus(text: string): void {
+/** The Nodes field: signaling URLs separated by commas or spaces; this page's node when empty. */
+function nodeUrls(): string[] {
+  const urls = nodesInput.value.split(/[\s,]+/).filter((url) => url !== '');
+  const bad = urls.find((url) => !/^wss?:\/\/[^\s/]+/.test(url));
+  if (bad) throw new Error(`not a ws:// or wss:// URL: ${bad}`);
+  return urls.length > 0 ? urls : [signalingUrl()];
+}
+
+function setStatus(text: string, reconnecting = false): void {
   status.textContent = text;
+  status.classList.toggle('reconnecting', reconnecting);
 }
 
 function addTile(id: string, label: string, local = false): Tile {
@@ -95,19 +109,28 @@ async function join(room: string, identity: string, token: string): Promise<void
     for (const track of local.getTracks()) self.stream.addTrack(track);
 
     setStatus('Connecting…');
-    const client = await ShoalClient.connect(signalingUrl());
+    const client = await ShoalClient.connect(nodeUrls());
     state.client = client;
     client.on('trackadded', onTrackAdded);
     client.on('trackremoved', onTrackRemoved);
     client.on('participantleft', ({ participantId }) => removeTile(participantId));
     client.on('error', (error) => setStatus(`Error: ${error.code} ${error.message}`));
+    client.on('reconnecting', ({ reason, attempt, url }) =>
+      setStatus(`Reconnecting (${reason}): attempt ${attempt} through ${url}…`, true),
+    );
+    client.on('reconnected', ({ url, downtimeMs }) =>
+      setStatus(`In room "${room}" as ${identity} through ${url} (reconnected after ${(downtimeMs / 1000).toFixed(1)} s)`),
+    );
+    client.on('left', ({ reason, message }) => {
+      if (state.client === client) void cleanUp(`Out of the room: ${reason} ${message}`);
+    });
     client.on('close', () => {
       if (state.client === client) void cleanUp('Disconnected');
     });
     await client.join(room, identity, token ? { token } : {});
     await client.publish(local);
     leaveButton.disabled = false;
-    setStatus(`In room "${room}" as ${identity}`);
+    setStatus(`In room "${room}" as ${identity} through ${client.url}`);
   } catch (error) {
     await cleanUp(`Could not join: ${error instanceof Error ? error.message : String(error)}`);
   }

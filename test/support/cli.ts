@@ -48,10 +48,10 @@ export async function loopbackEnv(): Promise<Record<string, string>> {
   };
 }
 
-/** SIGTERM, then the exit code once the node has drained. */
-export async function stopServed(served: Served): Promise<number | null> {
-  if (served.child.exitCode !== null) return served.child.exitCode;
+/** SIGTERM (or `signal`), then the exit code once the node has drained (null when the signal ended it). */
+export async function stopServed(served: Served, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (served.child.exitCode !== null || served.child.signalCode !== null) return served.child.exitCode;
   const exited = new Promise<number | null>((resolve) => served.child.once('exit', (code) => resolve(code)));
-  served.child.kill('SIGTERM');
+  served.child.kill(signal);
   return exited;
 }
