@@ -3,6 +3,7 @@ import type { MediaSettings } from '../media/worker/protocol.js';
 import type { VerificationKey } from './auth/access-token.js';
 import { defaultNodeId, nodeIdProblem } from './cluster/ids.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from './http/engine.js';
+import type { IceServer } from './whip/ice-servers.js';
 
 /** Everything a node is started with; `shoal serve` fills it from flags and environment. */
 export interface NodeConfig {
@@ -17,8 +18,10 @@ export interface NodeConfig {
   maxMessageBytes: number;
   /** WebSocket engine: uWebSockets.js where a native build loads (auto), or `ws` on node:http. */
   wsEngine: WsEngineChoice;
-  /** Browser origins allowed to open the signaling WebSocket; empty: any. */
+  /** Browser origins allowed to open the signaling WebSocket and to call WHIP/WHEP; empty: any. */
   allowedOrigins: string[];
+  /** STUN/TURN servers named to WHIP and WHEP clients (Link headers); the node itself uses none. */
+  iceServers: IceServer[];
   /** A WebSocket from which no complete frame arrives for this long is dropped, ms (not a CLI option: tests shorten it). */
   idleTimeoutMs: number;
   /** How long a drain (SIGTERM/SIGINT) may take before the node exits anyway, ms. */
@@ -74,6 +77,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   maxMessageBytes: 64 * 1024,
   wsEngine: 'auto',
   allowedOrigins: [],
+  iceServers: [],
   idleTimeoutMs: 60_000,
   drainTimeoutMs: 10_000,
   nodeId: defaultNodeId(),

@@ -56,11 +56,14 @@ export class ShoalNode {
         engine: this.engine,
         limits: { maxMessageBytes: config.maxMessageBytes, maxConnections: config.limits.maxConnections, maxMessagesPerSecond: config.limits.maxMessagesPerSecond },
         allowedOrigins: config.allowedOrigins,
+        iceServers: config.iceServers,
+        tokensRequired: !this.access.open,
+        maxCandidates: config.media.maxRemoteCandidates,
         idleTimeoutMs: config.idleTimeoutMs,
         rooms: this.rooms,
         // With auth, /stats (rooms and identities) is for admin tokens only.
         stats: (request) =>
-          this.access.isAdmin(request.authorization)
+          this.access.isAdmin(request.headers.authorization)
             ? jsonReply(this.stats())
             : { ...jsonReply({ error: 'an access token with the admin grant is required: Authorization: Bearer <token>' }, 401), headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } },
         log: this.log,

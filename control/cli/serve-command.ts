@@ -8,6 +8,7 @@ import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
 import { AuthOptionError, verificationKey } from './auth-options.js';
 import { integer } from './validators.js';
+import { parseIceServers, type IceServer } from '../whip/ice-servers.js';
 
 /** `shoal serve`: runs a node until SIGTERM/SIGINT, then drains and exits 0. */
 export class ServeCommand extends Command {
@@ -16,8 +17,8 @@ export class ServeCommand extends Command {
   static override usage = Command.Usage({
     description: 'Run a Shoal SFU node',
     details: `
-      Starts the media workers and the HTTP/WebSocket listener: signaling on /ws, the demo page on /,
-      GET /healthz and GET /stats. Every option can also be set by the environment variable named
+      Starts the media workers and the HTTP/WebSocket listener: signaling on /ws, WHIP on /whip/ROOM and
+      WHEP on /whep/ROOM (docs/whip-whep.md), the demo page on /, GET /healthz and GET /stats. Every option can also be set by the environment variable named
       with it. SIGTERM or SIGINT drains the node (no new joins, clients told, connections closed) and
       exits 0.
 
@@ -51,6 +52,7 @@ export class ServeCommand extends Command {
   authPublicKey = Option.String('--auth-public-key', { env: 'SHOAL_AUTH_PUBLIC_KEY', description: 'PEM public key file that access tokens are checked with instead: P-256 EC (ES256) or RSA (RS256) (env SHOAL_AUTH_PUBLIC_KEY)' });
   wsEngine = Option.String('--ws-engine', DEFAULT_CONFIG.wsEngine, { env: 'SHOAL_WS_ENGINE', validator: t.isEnum(WS_ENGINE_CHOICES), description: `WebSocket engine: uws (uWebSockets.js, needs a native build for this Node.js), ws (the ws package) or auto (uws where it loads, else ws); default ${DEFAULT_CONFIG.wsEngine} (env SHOAL_WS_ENGINE)` });
   allowedOrigins = Option.String('--allowed-origins', { env: 'SHOAL_ALLOWED_ORIGINS', description: 'Comma-separated browser origins allowed to open the signaling WebSocket, e.g. https://meet.example.com; default any. Clients that send no Origin header are allowed (env SHOAL_ALLOWED_ORIGINS)' });
+  iceServers = Option.String('--ice-servers', { env: 'SHOAL_ICE_SERVERS', description: 'Comma-separated STUN/TURN servers named to WHIP and WHEP clients in Link headers, each a URI with optional ;username=...;credential=..., e.g. turn:turn.example.net:3478?transport=udp;username=u;credential=p; default none (env SHOAL_ICE_SERVERS)' });
   nats = Option.String('--nats', { env: 'SHOAL_NATS_URL', description: 'Comma-separated NATS server URLs (nats://host:4222,...): the node joins that cluster, room state in JetStream KV; default none: the node runs alone, state in memory (env SHOAL_NATS_URL)' });
   nodeId = Option.String('--node-id', DEFAULT_CONFIG.nodeId, { env: 'SHOAL_NODE_ID', description: `Name of this node in the cluster, stable across restarts (A-Z, a-z, 0-9, _ and -); default from the host name: ${DEFAULT_CONFIG.nodeId} (env SHOAL_NODE_ID)` });
   nodeTimeout = Option.String('--node-timeout', String(DEFAULT_CLUSTER.nodeTimeoutMs), { env: 'SHOAL_NODE_TIMEOUT', validator: integer, description: `A node silent this long is dead and its participants are removed, ms; default ${DEFAULT_CLUSTER.nodeTimeoutMs} (env SHOAL_NODE_TIMEOUT)` });
@@ -80,6 +82,13 @@ export class ServeCommand extends Command {
       this.context.stderr.write(`--allowed-origins: ${(error as Error).message}\n`);
       return 2;
     }
+    let iceServers: IceServer[];
+    try {
+      iceServers = parseIceServers(this.iceServers ?? '');
+    } catch (error) {
+      this.context.stderr.write(`--ice-servers: ${(error as Error).message}\n`);
+      return 2;
+    }
     const config: NodeConfig = {
       ...DEFAULT_CONFIG,
       host: this.host,
@@ -89,6 +98,7 @@ export class ServeCommand extends Command {
       maxMessageBytes: Number(this.maxMessageBytes),
       wsEngine: this.wsEngine as WsEngineChoice,
       allowedOrigins,
+      iceServers,
       drainTimeoutMs: Number(this.drainTimeout),
       logLevel: this.logLevel,
       udpPort: Number(this.udpPort),

@@ -7,6 +7,8 @@ import type { EngineSelection } from './engine.js';
 import type { EngineSocket, HttpReply, HttpRequestInfo, ListenerHandlers, SocketEvents, UpgradeRequestInfo, WsEngine } from './listener.js';
 import { originAllowed } from './origins.js';
 import { loadStaticFiles } from './static-files.js';
+import type { IceServer } from '../whip/ice-servers.js';
+import { WhipEndpoints } from '../whip/whip-endpoints.js';
 
 /** Outgoing bytes buffered for one socket before the client counts as too slow to read (docs/signaling.md 2.8). */
 const MAX_BACKPRESSURE = 4 * 1024 * 1024;
@@ -31,8 +33,14 @@ export interface HttpServerOptions {
     /** WebSockets open at once; more are told TOO_MANY_CONNECTIONS and closed. */
     maxConnections: number;
   };
-  /** Browser origins allowed to open /ws; empty: any. */
+  /** Browser origins allowed to open /ws and to call WHIP/WHEP; empty: any. */
   allowedOrigins: readonly string[];
+  /** STUN/TURN servers named to WHIP/WHEP clients. */
+  iceServers: readonly IceServer[];
+  /** Whether joins need a token (the node has an auth key). */
+  tokensRequired: boolean;
+  /** Remote candidates one connection accepts (one WHIP/WHEP PATCH carries no more). */
+  maxCandidates: number;
   /** A socket from which no complete frame arrived for this long is dropped (a half-sent frame included), ms. */
   idleTimeoutMs: number;
   rooms: RoomService;
@@ -59,20 +67,33 @@ export function jsonReply(value: unknown, status = 200): HttpReply {
 }
 
 /**
- * The node's one TCP listener: the signaling WebSocket at /ws, the demo page
- * and browser client at /, GET /healthz and GET /stats, on the WebSocket
- * engine chosen at start (engine.ts). Everything that decides lives here, the
- * same for both engines: routes, allowed origins, the connection limit, the
- * idle timeout (pings, and dropping sockets that send no complete frame),
- * slow readers. Each socket gets a SignalingSession.
+ * The node's one TCP listener: the signaling WebSocket at /ws, WHIP and WHEP
+ * at /whip/ and /whep/, the demo page and browser client at /, GET /healthz
+ * and GET /stats, on the WebSocket engine chosen at start (engine.ts).
+ * Everything that decides lives here, the same for both engines: routes,
+ * allowed origins, the connection limit (WebSockets and WHIP/WHEP sessions
+ * together), the idle timeout (pings, and dropping sockets that send no
+ * complete frame), slow readers. Each socket gets a SignalingSession.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const warnings = new RateLimitedLog(options.log);
-  const sockets = new SocketTable(options, warnings);
+  const whip: WhipEndpoints = new WhipEndpoints({
+    rooms: options.rooms,
+    iceServers: options.iceServers,
+    allowedOrigins: options.allowedOrigins,
+    tokensRequired: options.tokensRequired,
+    maxRequestsPerSecond: options.limits.maxMessagesPerSecond,
+    maxCandidates: options.maxCandidates,
+    sessionAllowed: () => sockets.size + whip.size < options.limits.maxConnections,
+    log: options.log,
+    warnings,
+  });
+  const sockets = new SocketTable(options, warnings, () => whip.size);
   const files = loadStaticFiles();
 
   const handlers: ListenerHandlers = {
     http: (request) => {
+      if (whip.handles(request.path)) return whip.handle(request);
       if (request.method !== 'GET') return textReply(405, 'method not allowed');
       if (request.path === '/healthz') return textReply(200, 'ok');
       if (request.path === '/stats') return options.stats(request);
@@ -96,6 +117,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     port: options.port,
     hardMessageLimit: HARD_LIMIT_FACTOR * options.limits.maxMessageBytes,
     maxBackpressure: MAX_BACKPRESSURE,
+    // A WHIP/WHEP offer is bounded like one over the WebSocket.
+    maxBodyBytes: options.limits.maxMessageBytes,
     handlers,
   });
   return {
@@ -118,15 +141,21 @@ class SocketTable {
   constructor(
     private readonly options: HttpServerOptions,
     readonly warnings: RateLimitedLog,
+    /** WHIP/WHEP sessions open: they count against the connection limit too. */
+    private readonly otherSessions: () => number,
   ) {
     this.pingAfterMs = options.idleTimeoutMs * PING_AFTER_SHARE;
+  }
+
+  get size(): number {
+    return this.connections.size;
   }
 
   open(socket: EngineSocket): SocketEvents {
     const { limits, rooms } = this.options;
     const connection = new Connection(socket, this);
     connection.session = new SignalingSession(connection, rooms, limits, this.warnings);
-    if (this.connections.size >= limits.maxConnections) {
+    if (this.connections.size + this.otherSessions() >= limits.maxConnections) {
       this.warnings.warn('too-many-connections', { maxConnections: limits.maxConnections }, 'WebSocket refused: --max-connections are open');
       const message = `this node has ${limits.maxConnections} connections open: try again later, or another node`;
       connection.session.closeWithError(ErrorCode.TOO_MANY_CONNECTIONS, message, CLOSE_TRY_AGAIN_LATER, 'too many connections');

@@ -14,8 +14,15 @@ export interface HttpRequestInfo {
   method: string;
   /** The path, without the query string. */
   path: string;
-  /** The Authorization header, if any. */
-  authorization: string | undefined;
+  /** The query string, without the "?" ("" when there is none). */
+  query: string;
+  /** Header values by lower-case name (repeated headers joined with ", "). */
+  headers: Readonly<Record<string, string>>;
+  /**
+   * The request body; undefined when it was longer than `maxBodyBytes` and so
+   * was not read (the engine closes the connection after the reply).
+   */
+  body: Buffer | undefined;
 }
 
 /** A WebSocket upgrade request. */
@@ -58,8 +65,8 @@ export interface SocketEvents {
 
 /** The engine-neutral side: what to answer, what to accept. */
 export interface ListenerHandlers {
-  /** Every HTTP request that is not a WebSocket upgrade. */
-  http(request: HttpRequestInfo): HttpReply;
+  /** Every HTTP request that is not a WebSocket upgrade; called once its body is read. A rejection is answered 500. */
+  http(request: HttpRequestInfo): HttpReply | Promise<HttpReply>;
   /** A WebSocket upgrade: a reply refuses it, undefined accepts it. */
   upgrade(request: UpgradeRequestInfo): HttpReply | undefined;
   /** A WebSocket was accepted. */
@@ -78,6 +85,12 @@ export interface ListenerOptions {
   hardMessageLimit: number;
   /** Bytes buffered for a slow reader before `send` refuses. */
   maxBackpressure: number;
+  /**
+   * Longest HTTP request body read. A longer one (by its Content-Length, or
+   * as it arrives) is not buffered: the request is handed over without a body
+   * and the connection closes after the reply.
+   */
+  maxBodyBytes: number;
   handlers: ListenerHandlers;
 }
 
@@ -89,6 +102,9 @@ export interface Listener {
 }
 
 export type StartListener = (options: ListenerOptions) => Promise<Listener>;
+
+/** The reply to a request whose handler failed: the engines never leave a request unanswered. */
+export const INTERNAL_ERROR_REPLY: HttpReply = { status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error' };
 
 /** The message of a listen failure, with the address. */
 export function listenFailure(host: string, port: number, why: string): Error {

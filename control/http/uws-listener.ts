@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type * as uWS from 'uWebSockets.js';
-import { listenFailure, type EngineSocket, type HttpReply, type Listener, type ListenerOptions, type SocketEvents } from './listener.js';
+import { INTERNAL_ERROR_REPLY, listenFailure, type EngineSocket, type HttpReply, type Listener, type ListenerOptions, type SocketEvents } from './listener.js';
 
 type UwsModule = typeof uWS;
 
@@ -21,7 +21,8 @@ type ListenWithOptions = (host: string, port: number, options: number, cb: (list
  * half-sent frames are timed by http-server.ts for both engines. uWS checks a
  * frame's length in its header against `maxPayloadLength` and closes at once
  * (no close frame) when it is over; it also closes on a text frame that is
- * not valid UTF-8 (it cannot be told not to).
+ * not valid UTF-8 (it cannot be told not to). uWS bounds HTTP request headers
+ * itself (docs/security.md); bodies are read here up to `maxBodyBytes`.
  */
 export function startUwsListener(uws: UwsModule, options: ListenerOptions): Promise<Listener> {
   const { handlers } = options;
@@ -63,8 +64,48 @@ export function startUwsListener(uws: UwsModule, options: ListenerOptions): Prom
   });
 
   app.any('/*', (res, req) => {
-    const reply = handlers.http({ method: req.getMethod().toUpperCase(), path: req.getUrl(), authorization: req.getHeader('authorization') || undefined });
-    writeReply(res, reply, false);
+    // `req` is valid only during this call: everything needed is copied now.
+    const headers: Record<string, string> = {};
+    req.forEach((name, value) => {
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    });
+    const request = { method: req.getMethod().toUpperCase(), path: req.getUrl(), query: req.getQuery() ?? '', headers };
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const answer = (body: Buffer | undefined) => {
+      void Promise.resolve()
+        .then(() => handlers.http({ ...request, body }))
+        .catch(() => INTERNAL_ERROR_REPLY)
+        .then((reply) => {
+          // A body left unread (over the limit) ends the connection.
+          if (!aborted) res.cork(() => writeReply(res, reply, body === undefined));
+        });
+    };
+    if (Number(headers['content-length'] ?? 0) > options.maxBodyBytes) {
+      answer(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let done = false;
+    // uWS calls this for every request, once with an empty last chunk when there is no body.
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      length += chunk.byteLength;
+      if (length > options.maxBodyBytes) {
+        done = true;
+        answer(undefined);
+        return;
+      }
+      // uWS reuses the chunk's memory after this call: copy it.
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) {
+        done = true;
+        answer(Buffer.concat(chunks, length));
+      }
+    });
   });
 
   return new Promise((resolve, reject) => {

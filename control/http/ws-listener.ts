@@ -1,12 +1,14 @@
 import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { listenFailure, type EngineSocket, type HttpReply, type Listener, type ListenerOptions } from './listener.js';
+import { INTERNAL_ERROR_REPLY, listenFailure, type EngineSocket, type HttpReply, type Listener, type ListenerOptions } from './listener.js';
 
 /** As uWS: an HTTP request (headers included) must arrive within 10 s. */
 const HTTP_REQUEST_TIMEOUT_MS = 10_000;
 /** Reads (TCP chunks) and fragments one message may arrive in; more close the connection (1009). */
 const MAX_PIECES = 1024;
+/** Request headers, bytes (Node's default, stated: a request with more is answered 431). */
+const MAX_HEADER_BYTES = 16 * 1024;
 /** How long a closing handshake waits for the client's close frame before the TCP connection is dropped. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -31,10 +33,34 @@ export function startWsListener(options: ListenerOptions): Promise<Listener> {
     ...{ closeTimeout: CLOSE_TIMEOUT_MS, maxBufferedChunks: MAX_PIECES, maxFragments: MAX_PIECES },
   });
   const server = createServer(
-    { headersTimeout: HTTP_REQUEST_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    {
+      headersTimeout: HTTP_REQUEST_TIMEOUT_MS,
+      requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1000,
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
     (req, res) => {
-      const reply = handlers.http({ method: req.method ?? 'GET', path: pathOf(req), authorization: req.headers.authorization });
-      res.writeHead(reply.status, reply.headers).end(reply.body);
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const request = { method: req.method ?? 'GET', path: pathOf(req), query: query < 0 ? '' : url.slice(query + 1), headers };
+      const answer = (body: Buffer | undefined) => {
+        void Promise.resolve()
+          .then(() => handlers.http({ ...request, body }))
+          .catch(() => INTERNAL_ERROR_REPLY)
+          .then((reply) => {
+            if (res.destroyed) return;
+            // A body left unread (over the limit) ends the connection rather than be read and thrown away.
+            if (body === undefined) res.shouldKeepAlive = false;
+            res.writeHead(reply.status, reply.headers).end(reply.body, () => {
+              if (body === undefined) req.socket.destroy();
+            });
+          });
+      };
+      readBody(req, options.maxBodyBytes, answer);
     },
   );
 
@@ -103,6 +129,36 @@ function refuseUpgrade(socket: Duplex, reply: HttpReply): void {
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
   const headers = Object.entries({ ...reply.headers, 'content-length': String(body.length), connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n${headers.join('')}\r\n`), body]));
+}
+
+/** Reads a request body up to `maxBytes`; calls `done` once, with undefined when the body is longer (reading stops). */
+function readBody(req: IncomingMessage, maxBytes: number, done: (body: Buffer | undefined) => void): void {
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
+    req.pause();
+    done(undefined);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let finished = false;
+  const finish = (body: Buffer | undefined) => {
+    if (finished) return;
+    finished = true;
+    done(body);
+  };
+  req.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    length += chunk.length;
+    if (length > maxBytes) {
+      req.pause();
+      finish(undefined);
+    } else {
+      chunks.push(chunk);
+    }
+  });
+  req.on('end', () => finish(Buffer.concat(chunks, length)));
+  // An aborted request gets no reply (res.destroyed); nothing to finish.
+  req.on('error', () => undefined);
 }
 
 function pathOf(req: IncomingMessage): string {

@@ -53,7 +53,14 @@ export class Participant {
     readonly worker: MediaWorkerHandle,
     readonly sink: ParticipantSink,
     readonly log: Logger,
+    /** Receives only the tracks of this identity (a WHEP viewer's `?identity=`); all of the room's when unset. */
+    readonly watching?: string,
   ) {}
+
+  /** Whether this participant is to receive a track of `identity` (its grants aside). */
+  wants(identity: string): boolean {
+    return this.watching === undefined || this.watching === identity;
+  }
 
   send(message: ServerMessage): void {
     if (this.state === 'left') return;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ConnectionRole, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
+import type { ConnectionRole, ReceivingConnection, TrackMid, WorkerEvent } from '../../media/worker/protocol.js';
 import { requireGrant, type AccessControl } from '../auth/access-control.js';
 import { newParticipantId } from '../cluster/ids.js';
 import type { NodeConfig } from '../config.js';
@@ -26,7 +26,23 @@ export interface JoinRequest {
   mustExist: boolean;
   /** Access token; required when the node has auth configured. */
   token: string;
+  /** A WHIP or WHEP client instead of a WebSocket client (the default). */
+  client?: ClientKind;
 }
+
+/**
+ * Who joins. A WebSocket client publishes and receives (a subscriber
+ * connection the server offers); a WHIP client only publishes; a WHEP client
+ * only receives, on a connection it offers, every track of the room or those
+ * of one identity (`watch`). WHIP and WHEP joins need the grant they use
+ * (publish, subscribe) and get no other (docs/whip-whep.md).
+ */
+export type ClientKind = { protocol: 'websocket' } | { protocol: 'whip' } | { protocol: 'whep'; watch?: string };
+
+/** The one grant each HTTP client kind is given, when its token has it. */
+const HTTP_CLIENT_GRANT = { whip: 'publish', whep: 'subscribe' } as const;
+/** How each client kind receives media (worker `createParticipant`). */
+const RECEIVING: Record<ClientKind['protocol'], ReceivingConnection> = { websocket: 'offer', whip: 'none', whep: 'answer' };
 
 export interface RoomDump {
   name: string;
@@ -110,9 +126,17 @@ export class RoomService {
     this.refuseWhileDraining();
     const problem = nameProblem('room', request.room);
     if (problem) throw new ProtocolError(ErrorCode.INVALID_NAME, problem);
-    const { identity, grants } = this.guard(() => this.access.admit(request));
+    const admission = this.guard(() => this.access.admit(request));
+    const { identity } = admission;
     const identityProblem = nameProblem('identity', identity);
     if (identityProblem) throw new ProtocolError(ErrorCode.INVALID_NAME, identityProblem);
+    const client = request.client ?? { protocol: 'websocket' };
+    let { grants } = admission;
+    if (client.protocol !== 'websocket') {
+      const grant = HTTP_CLIENT_GRANT[client.protocol];
+      this.guard(() => requireGrant(grants, grant, client.protocol === 'whip' ? 'publishing with WHIP' : 'watching with WHEP'));
+      grants = new Set([grant]);
+    }
     const joined = this.joinLock.run(`${request.room}/${identity}`, () =>
       this.joinNow(sink, { ...request, identity }, grants, joinedRequestId),
     );
@@ -121,9 +145,10 @@ export class RoomService {
     return joined;
   }
 
-  async publish(participant: Participant, sdp: string): Promise<{ sdp: string; tracks: TrackMid[] }> {
+  /** Applies a publisher offer. `candidatesInAnswer`: the answer carries the server's candidates (WHIP). */
+  async publish(participant: Participant, sdp: string, candidatesInAnswer = false): Promise<{ sdp: string; tracks: TrackMid[] }> {
     this.guard(() => requireGrant(participant.grants, 'publish', 'publishing'));
-    const result = await participant.worker.request('publish', { participantId: participant.id, sdp }).catch((error) => {
+    const result = await participant.worker.request('publish', { participantId: participant.id, sdp, candidatesInAnswer }).catch((error) => {
       if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while publishing');
       throw toProtocolError(error, participant.log);
     });
@@ -139,6 +164,15 @@ export class RoomService {
       participant.log.info({ track: producer.trackId, kind: producer.kind, codec: producer.codec.mimeType }, 'track published');
     }
     return { sdp: result.sdp, tracks: result.producers.map((p) => ({ mid: p.mid, trackId: p.trackId })) };
+  }
+
+  /** Applies a WHEP client's offer to its viewer connection; resolves with the answer (the server's candidates in it). */
+  async view(participant: Participant, sdp: string): Promise<string> {
+    const result = await participant.worker.request('viewerOffer', { participantId: participant.id, sdp }).catch((error) => {
+      if (participant.state === 'left') throw new ProtocolError(ErrorCode.NOT_JOINED, 'left the room while its offer was applied');
+      throw toProtocolError(error, participant.log);
+    });
+    return result.sdp;
   }
 
   async answerSubscriber(participant: Participant, sdp: string, offerId: number): Promise<void> {
@@ -239,7 +273,9 @@ export class RoomService {
     }
     const id = newParticipantId();
     const log = this.log.child({ room: room.name, participant: id, identity: request.identity, worker: worker.id });
-    const participant = new Participant(id, request.identity, room.name, grants, worker, sink, log);
+    const client = request.client ?? { protocol: 'websocket' };
+    const watching = client.protocol === 'whep' ? client.watch : undefined;
+    const participant = new Participant(id, request.identity, room.name, grants, worker, sink, log, watching);
     room.add(participant);
     this.participants.set(id, participant);
     this.sinks.set(participant, sink);
@@ -249,7 +285,7 @@ export class RoomService {
       // Decided once across the cluster; the node holding the previous participant removes it.
       await this.store.claimIdentity(room.name, request.identity, id);
       this.stillJoining(participant);
-      await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity });
+      await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity, receiving: RECEIVING[client.protocol] });
       this.stillJoining(participant);
       await this.store.putParticipant(participantRecord(participant, this.config.nodeId));
       this.stillJoining(participant);

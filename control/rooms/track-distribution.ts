@@ -1,4 +1,3 @@
-import type { ProducerInfo } from '../../media/worker/protocol.js';
 import type { Participant } from './participant.js';
 import type { Room, RoomTrack } from './room.js';
 import { trackMessage } from './wire.js';
@@ -15,7 +14,7 @@ export class TrackDistribution {
     for (const other of room.joinedOthers()) {
       if (other.id === track.info.participantId) continue;
       other.send({ trackPublished: { track: trackMessage(track) } });
-      this.subscribe(other, track.info);
+      this.subscribe(other, track);
     }
   }
 
@@ -32,12 +31,12 @@ export class TrackDistribution {
 
   /** A participant that just joined consumes every track of its room. */
   subscribeAll(participant: Participant, room: Room): void {
-    for (const track of room.tracks()) this.subscribe(participant, track.info);
+    for (const track of room.tracks()) this.subscribe(participant, track);
   }
 
-  private subscribe(subscriber: Participant, track: ProducerInfo): void {
+  private subscribe(subscriber: Participant, { info: track, identity }: RoomTrack): void {
     if (subscriber.subscribed.has(track.trackId) || track.participantId === subscriber.id) return;
-    if (!subscriber.grants.has('subscribe')) return;
+    if (!subscriber.grants.has('subscribe') || !subscriber.wants(identity)) return;
     subscriber.subscribed.add(track.trackId);
     subscriber.worker.request('consume', { participantId: subscriber.id, producer: track }).catch((error) => {
       subscriber.log.warn({ err: error, track: track.trackId }, 'could not subscribe');

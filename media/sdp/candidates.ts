@@ -60,6 +60,11 @@ export function candidateTarget(candidate: string): 'address' | 'hostname' {
   return 'address';
 }
 
+/** The transport of a checked candidate: "udp" or "tcp". */
+export function candidateTransport(candidate: string): 'udp' | 'tcp' {
+  return candidate.split(' ')[2]!.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+}
+
 /** Addresses no peer can have: 0/8, multicast 224/4 and reserved 240/4 (broadcast too); IPv6 unspecified and multicast. */
 const NOT_A_PEER = new BlockList();
 NOT_A_PEER.addSubnet('0.0.0.0', 8, 'ipv4');

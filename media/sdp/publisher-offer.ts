@@ -1,6 +1,6 @@
 import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
-import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type SdpMedia } from './sdp.js';
+import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
 
 /** A track a publisher's offer will send, as this SFU will receive it. */
 export interface OfferedTrack {
@@ -45,10 +45,30 @@ export function preparePublisherOffer(text: string): {
   const sdp = parseSdp(text);
   const candidates = takeCandidates(sdp);
   if (sdp.media.length === 0) throw new SdpError('offer has no m= line');
-  const sessionHas = (name: string) => attribute(sdp.session, name) !== undefined;
+  const mids = checkMLines(sdp);
   const tracks: OfferedTrack[] = [];
-  const mids = new Set<string>();
   let sendingMLines = 0;
+  for (const [index, media] of sdp.media.entries()) {
+    const mid = mids[index]!;
+    if (media.kind === 'application' || media.port === 0) continue;
+    const direction = mediaDirection(media);
+    if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
+    const track = rewriteMedia(media, mid);
+    if (track) tracks.push(track);
+  }
+  return { sdp: writeSdp(sdp), tracks, mids, sendingMLines, candidates };
+}
+
+/**
+ * Checks what every offer needs whoever answers it, and returns the mids in
+ * m-line order: each m-line has an a=mid of 1 to 32 characters without
+ * whitespace, unique in the offer; no m-line has two a=mid, ICE credentials or
+ * a=setup; an m-line that is not rejected has ICE credentials and a
+ * fingerprint, its own or the session's. Throws SdpError otherwise.
+ */
+export function checkMLines(sdp: Sdp): string[] {
+  const sessionHas = (name: string) => attribute(sdp.session, name) !== undefined;
+  const mids = new Set<string>();
   for (const media of sdp.media) {
     const mid = mediaMid(media);
     if (mid === undefined || mid.length === 0 || mid.length > MAX_MID_LENGTH || /\s/.test(mid)) {
@@ -65,13 +85,8 @@ export function preparePublisherOffer(text: string): {
         throw new SdpError(`m-line "${mid}" has no a=${name}`);
       }
     }
-    if (media.kind === 'application' || media.port === 0) continue;
-    const direction = mediaDirection(media);
-    if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
-    const track = rewriteMedia(media, mid);
-    if (track) tracks.push(track);
   }
-  return { sdp: writeSdp(sdp), tracks, mids: [...mids], sendingMLines, candidates };
+  return [...mids];
 }
 
 function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {

@@ -14,6 +14,7 @@ import { ConnectTimeout } from './connect-timeout.js';
 import { newTrackId } from '../../control/cluster/ids.js';
 import { relayIncomingData } from './data-channels.js';
 import { withDeadline, type Deadline } from './deadline.js';
+import { describeWithCandidates } from './gathering.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
@@ -101,15 +102,18 @@ export class PublisherTransport {
     this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
   }
 
-  /** Applies an offer (first or renegotiation); resolves with the answer and the tracks now published. */
-  applyOffer(sdp: string): Promise<{ sdp: string; producers: ProducerInfo[] }> {
+  /**
+   * Applies an offer (first or renegotiation); resolves with the answer and the tracks now published.
+   * `candidatesInAnswer`: the answer waits for the end of ICE gathering and carries the server's candidates.
+   */
+  applyOffer(sdp: string, candidatesInAnswer = false): Promise<{ sdp: string; producers: ProducerInfo[] }> {
     // One negotiation at a time: a second offer waits for the first answer.
-    const result = this.negotiation.then(() => this.negotiate(sdp));
+    const result = this.negotiation.then(() => this.negotiate(sdp, candidatesInAnswer));
     this.negotiation = result.catch(() => undefined);
     return result;
   }
 
-  private async negotiate(sdp: string): Promise<{ sdp: string; producers: ProducerInfo[] }> {
+  private async negotiate(sdp: string, candidatesInAnswer: boolean): Promise<{ sdp: string; producers: ProducerInfo[] }> {
     if (this.closed) throw closedWhileNegotiating();
     const offer = preparePublisherOffer(sdp);
     this.checkTrackLimits(offer);
@@ -168,7 +172,9 @@ export class PublisherTransport {
       this.producers.set(t.mid, producer);
       this.ctx.router.addProducer(producer);
     }
-    return { sdp: announceSdp(this.ctx.settings, answerSdp), producers: this.producerInfos() };
+    const described = candidatesInAnswer ? await describeWithCandidates(this.pc) : answerSdp;
+    if (this.closed) throw closedWhileNegotiating();
+    return { sdp: announceSdp(this.ctx.settings, described), producers: this.producerInfos() };
   }
 
   /**

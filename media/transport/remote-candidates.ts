@@ -1,5 +1,5 @@
 import type { PeerConnection } from 'node-datachannel';
-import { candidateTarget, normalizeCandidate } from '../sdp/candidates.js';
+import { candidateTarget, candidateTransport, normalizeCandidate } from '../sdp/candidates.js';
 import { WorkerRequestError } from '../worker/request-error.js';
 
 /**
@@ -12,6 +12,8 @@ import { WorkerRequestError } from '../worker/request-error.js';
  * again (later answers repeat the candidates of earlier ones) counts once. Host-name
  * candidates (a browser's mDNS names) are counted but not applied: the
  * server does not look names up, and finds such a client from its checks.
+ * TCP candidates are counted and ignored too: ICE-TCP is off (libjuice only
+ * does active ICE-TCP), the server reaches clients over UDP only.
  */
 export class RemoteCandidates {
   private early: Array<[string, string]> = [];
@@ -28,24 +30,24 @@ export class RemoteCandidates {
   /**
    * Checks and counts candidates, all or none: throws INVALID_SDP for one
    * that cannot be a peer, TOO_MANY_CANDIDATES past the bound. Returns those
-   * to apply (host names left out).
+   * to apply (host names and TCP left out).
    */
   admit(candidates: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
     const admitted: Array<[string, string]> = [];
     const fresh = new Set<string>();
     for (const [raw, mid] of candidates) {
       let candidate: string;
-      let hostname: boolean;
+      let usable: boolean;
       try {
         candidate = normalizeCandidate(raw);
-        hostname = candidateTarget(candidate) === 'hostname';
+        usable = candidateTarget(candidate) === 'address' && candidateTransport(candidate) === 'udp';
       } catch (error) {
         throw new WorkerRequestError('INVALID_SDP', `bad candidate: ${(error as Error).message}`);
       }
       const key = candidateKey(candidate);
       if (this.seen.has(key) || fresh.has(key)) continue;
       fresh.add(key);
-      if (!hostname) admitted.push([candidate, mid]);
+      if (usable) admitted.push([candidate, mid]);
     }
     if (this.seen.size + fresh.size > this.maxCandidates) {
       throw new WorkerRequestError('TOO_MANY_CANDIDATES', `more than ${this.maxCandidates} remote ICE candidates for this connection`);

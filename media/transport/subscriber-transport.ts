@@ -1,9 +1,7 @@
-import { randomInt } from 'node:crypto';
-import type { Audio, DataChannel, PeerConnection, Video } from 'node-datachannel';
+import type { DataChannel, PeerConnection } from 'node-datachannel';
 import { keepUntilClosed } from '../binding/keep-until-closed.js';
-import { Consumer } from '../forwarding/consumer.js';
-import { DEFAULT_RETRANSMISSION_BUDGET, RetransmissionBudget } from '../rtp/retransmission-budget.js';
-import { codecKey, encodingName } from '../sdp/codecs.js';
+import type { Consumer } from '../forwarding/consumer.js';
+import { codecKey } from '../sdp/codecs.js';
 import { ICE_RESTART_REFUSED, restartsIce } from '../sdp/ice-credentials.js';
 import { takeCandidates } from '../sdp/candidates.js';
 import { parseSdp, SdpError, writeSdp } from '../sdp/sdp.js';
@@ -14,6 +12,7 @@ import { relayIncomingData, sendOnChannel, type DataSendResult } from './data-ch
 import { MLineSlots } from './mline-slots.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
+import { addSendingMLine } from './sending-mline.js';
 import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
@@ -148,45 +147,13 @@ export class SubscriberTransport {
 
   /** A new sendonly m-line (and its Consumer) for tracks like `producer`. */
   private addMLine(producer: ProducerInfo): Consumer {
-    const mid = `t${this.nextMid++}`;
     const { codec } = producer;
-    const payloadType = this.payloadTypes.forCodec(codec);
-    const ssrc = randomSsrc();
-    let media: Audio | Video;
-    let rtx: { ssrc: number; payloadType: number } | undefined;
-    if (producer.kind === 'video') {
-      const video = new this.ctx.binding.Video(mid, 'SendOnly');
-      const name = `${encodingName(codec)}/${codec.clockRate}`;
-      if (codec.fmtp) video.addVideoCodec(payloadType, name, codec.fmtp);
-      else video.addVideoCodec(payloadType, name);
-      video.parseSdpLine(`a=rtcp-fb:${payloadType} ccm fir`);
-      rtx = { ssrc: randomSsrc(), payloadType: this.payloadTypes.forRtx(codec) };
-      video.addRTXCodec(rtx.payloadType, payloadType, codec.clockRate);
-      media = video;
-    } else {
-      const audio = new this.ctx.binding.Audio(mid, 'SendOnly');
-      const channels = codec.channels ? `/${codec.channels}` : '';
-      const name = `${encodingName(codec)}/${codec.clockRate}${channels}`;
-      if (codec.fmtp) audio.addAudioCodec(payloadType, name, codec.fmtp);
-      else audio.addAudioCodec(payloadType, name);
-      media = audio;
-    }
-    // libdatachannel routes the subscriber's RTCP by these SSRCs; the track names are written into each offer.
-    media.addSSRC(ssrc, mid);
-    if (rtx) media.addSSRC(rtx.ssrc, mid);
-    const track = this.pc.addTrack(media);
-    const retransmissionBudget =
-      producer.kind === 'video'
-        ? new RetransmissionBudget({ ...DEFAULT_RETRANSMISSION_BUDGET, slots: this.ctx.settings.retransmissionBufferPackets })
-        : undefined;
-    return new Consumer({
-      mid,
-      track,
-      ssrc,
-      payloadType,
-      clockRate: codec.clockRate,
-      ...(rtx ? { rtx } : {}),
-      ...(retransmissionBudget ? { retransmissionBudget } : {}),
+    return addSendingMLine(this.ctx, this.pc, {
+      mid: `t${this.nextMid++}`,
+      kind: producer.kind,
+      codec,
+      payloadType: this.payloadTypes.forCodec(codec),
+      ...(producer.kind === 'video' ? { rtxPayloadType: this.payloadTypes.forRtx(codec) } : {}),
     });
   }
 
@@ -269,8 +236,4 @@ export class SubscriberTransport {
     }
     this.pc.setLocalDescription('offer');
   }
-}
-
-function randomSsrc(): number {
-  return randomInt(1, 0xffffffff);
 }

@@ -9,6 +9,7 @@ import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
 import { warnLimited, type EmitEvent, type TransportContext } from '../transport/transport-context.js';
+import { ViewerTransport } from '../transport/viewer-transport.js';
 import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import type { MediaSettings, ProducerInfo, WorkerRequests, WorkerStats } from './protocol.js';
 import { WorkerRequestError } from './request-error.js';
@@ -16,7 +17,10 @@ import { WorkerRequestError } from './request-error.js';
 interface ParticipantMedia {
   room: string;
   log: Logger;
-  subscriber: SubscriberTransport;
+  /** The server-offered connection a WebSocket client receives on. */
+  subscriber?: SubscriberTransport;
+  /** Or the connection a WHEP client offered. */
+  viewer?: ViewerTransport;
   publisher?: PublisherTransport;
   /** Subscriber connections replaced after failing since one last connected. */
   subscriberRestarts: number;
@@ -63,23 +67,39 @@ export class MediaWorker {
   }
 
   readonly handlers: Handlers = {
-    createParticipant: ({ participantId, room, identity }) => {
+    createParticipant: ({ participantId, room, identity, receiving }) => {
       if (this.participants.has(participantId)) throw new WorkerRequestError('INVALID_STATE', 'participant exists');
       const log = this.log.child({ room, participant: participantId, identity });
-      this.participants.set(participantId, { room, log, subscriber: this.newSubscriber(participantId, log, [], false), subscriberRestarts: 0 });
-      log.debug('participant media created');
+      const media: ParticipantMedia = { room, log, subscriberRestarts: 0 };
+      if (receiving === 'offer') media.subscriber = this.newSubscriber(participantId, log, [], false);
+      if (receiving === 'answer') media.viewer = new ViewerTransport({ ...this.ctx, log }, participantId, () => this.viewerFailed(participantId, media));
+      this.participants.set(participantId, media);
+      log.debug({ receiving }, 'participant media created');
     },
-    publish: async ({ participantId, sdp }) => {
+    publish: async ({ participantId, sdp, candidatesInAnswer }) => {
       try {
-        return await this.publisherOf(participantId).applyOffer(sdp);
+        return await this.publisherOf(participantId).applyOffer(sdp, candidatesInAnswer);
       } catch (error) {
         if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
         throw error;
       }
     },
-    subscriberAnswer: ({ participantId, sdp, offerId }) => {
+    viewerOffer: async ({ participantId, sdp }) => {
+      const viewer = this.participant(participantId).viewer;
+      if (!viewer) throw new WorkerRequestError('INVALID_STATE', 'this participant has no viewer connection');
       try {
-        this.participant(participantId).subscriber.applyAnswer(sdp, offerId);
+        return { sdp: await viewer.applyOffer(sdp) };
+      } catch (error) {
+        if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
+        if (error instanceof InvalidStateError) throw new WorkerRequestError('INVALID_STATE', error.message);
+        throw error;
+      }
+    },
+    subscriberAnswer: ({ participantId, sdp, offerId }) => {
+      const subscriber = this.participant(participantId).subscriber;
+      if (!subscriber) throw new WorkerRequestError('INVALID_STATE', 'this participant has no subscriber connection');
+      try {
+        subscriber.applyAnswer(sdp, offerId);
       } catch (error) {
         if (error instanceof SdpError) throw new WorkerRequestError('INVALID_SDP', error.message);
         if (error instanceof InvalidStateError) throw new WorkerRequestError('INVALID_STATE', error.message);
@@ -87,7 +107,8 @@ export class MediaWorker {
       }
     },
     addCandidate: ({ participantId, role, candidate, mid }) => {
-      const transport = role === 'publisher' ? this.publisherOf(participantId) : this.participant(participantId).subscriber;
+      const transport = role === 'publisher' ? this.publisherOf(participantId) : this.receiving(participantId);
+      if (!transport) throw new WorkerRequestError('INVALID_STATE', 'this participant has no receiving connection');
       try {
         transport.addRemoteCandidate(candidate, mid);
       } catch (error) {
@@ -96,16 +117,16 @@ export class MediaWorker {
       }
     },
     consume: ({ participantId, producer }) => {
-      this.participant(participantId).subscriber.addConsumer(producer);
+      this.receiving(participantId)?.addConsumer(producer);
     },
     unconsume: ({ participantId, trackId }) => {
-      this.participants.get(participantId)?.subscriber.removeConsumer(trackId);
+      if (this.participants.has(participantId)) this.receiving(participantId)?.removeConsumer(trackId);
     },
     closeParticipant: ({ participantId }) => {
       this.closeParticipant(participantId);
     },
     sendData: ({ participantId, unreliable, message }) => {
-      return this.participants.get(participantId)?.subscriber.sendData(unreliable, message) ?? 'unavailable';
+      return this.participants.get(participantId)?.subscriber?.sendData(unreliable, message) ?? 'unavailable';
     },
     getStats: () => this.stats(),
     shutdown: () => this.closeAll(),
@@ -121,7 +142,8 @@ export class MediaWorker {
     if (!participant) return;
     this.participants.delete(participantId);
     participant.publisher?.close();
-    participant.subscriber.close();
+    participant.subscriber?.close();
+    participant.viewer?.close();
     participant.log.debug('participant media closed');
   }
 
@@ -137,7 +159,7 @@ export class MediaWorker {
     let consumers = 0;
     for (const p of this.participants.values()) {
       producers += p.publisher?.producerCount ?? 0;
-      consumers += p.subscriber.consumerCount;
+      consumers += (p.subscriber ?? p.viewer)?.consumerCount ?? 0;
     }
     const utilization = performance.eventLoopUtilization(this.lastUtilization);
     this.lastUtilization = performance.eventLoopUtilization();
@@ -194,13 +216,23 @@ export class MediaWorker {
     this.ctx.emit({ type: 'publisherFailed', participantId });
   }
 
+  /** A failed viewer connection is closed (a WHEP client cannot be offered a new one): the control plane ends its session. */
+  private viewerFailed(participantId: string, participant: ParticipantMedia): void {
+    const viewer = participant.viewer;
+    if (!viewer || this.participants.get(participantId) !== participant) return;
+    warnLimited({ ...this.ctx, log: participant.log }, 'viewer failed', {}, 'viewer connection failed; closing it');
+    participant.viewer = undefined;
+    viewer.close();
+    this.ctx.emit({ type: 'subscriberFailed', participantId, restarts: 0 });
+  }
+
   /**
    * A failed subscriber connection is replaced by a new one carrying the same
    * tracks, at most MAX_SUBSCRIBER_RESTARTS times in a row; then it is closed.
    */
   private subscriberFailed(participantId: string, failed: SubscriberTransport): void {
     const participant = this.participants.get(participantId);
-    if (participant?.subscriber !== failed) return;
+    if (!participant || participant.subscriber !== failed) return;
     if (participant.subscriberRestarts >= MAX_SUBSCRIBER_RESTARTS) {
       // Closed, not left "connecting" or failed: the control plane tells the client.
       warnLimited({ ...this.ctx, log: participant.log }, 'subscriber closed', { restarts: participant.subscriberRestarts }, 'subscriber connection failed again; closing it');
@@ -210,9 +242,15 @@ export class MediaWorker {
     }
     participant.subscriberRestarts++;
     warnLimited({ ...this.ctx, log: participant.log }, 'subscriber restarted', { restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
-    const producers = participant.subscriber.consumedProducers();
-    participant.subscriber.close();
+    const producers = failed.consumedProducers();
+    failed.close();
     participant.subscriber = this.newSubscriber(participantId, participant.log, producers, true);
+  }
+
+  /** The connection the participant receives on (subscriber or viewer), if it has one. */
+  private receiving(participantId: string): SubscriberTransport | ViewerTransport | undefined {
+    const participant = this.participant(participantId);
+    return participant.subscriber ?? participant.viewer;
   }
 
   private participant(participantId: string): ParticipantMedia {

@@ -66,12 +66,30 @@ export interface WorkerInit {
   logLevel: string;
 }
 
+/**
+ * How a participant receives media: a subscriber connection the server offers
+ * (WebSocket clients), a viewer connection that answers the client's offer
+ * (WHEP), or none (WHIP publishers).
+ */
+export type ReceivingConnection = 'offer' | 'answer' | 'none';
+
 /** Request name → [params, result]. */
 export interface WorkerRequests {
-  /** Creates the participant's subscriber connection (with the room's data channels); its offer follows as an event. */
-  createParticipant: [{ participantId: string; room: string; identity: string }, void];
-  /** Applies a publisher offer; answers it and lists every track the connection now publishes. */
-  publish: [{ participantId: string; sdp: string }, { sdp: string; producers: ProducerInfo[] }];
+  /**
+   * Creates the participant's media: with `receiving` 'offer', its subscriber connection (with the room's data
+   * channels), whose offer follows as an event; with 'answer', a viewer connection waiting for `viewerOffer`.
+   */
+  createParticipant: [{ participantId: string; room: string; identity: string; receiving: ReceivingConnection }, void];
+  /**
+   * Applies a publisher offer; answers it and lists every track the connection now publishes. With
+   * `candidatesInAnswer` the answer waits for the server's candidates and carries them (WHIP: no trickle back).
+   */
+  publish: [{ participantId: string; sdp: string; candidatesInAnswer?: boolean }, { sdp: string; producers: ProducerInfo[] }];
+  /**
+   * Applies a viewer's (WHEP client's) recvonly offer to its viewer connection, once: the answer carries the
+   * server's candidates, and the connection's m-lines carry the consumed tracks from then on.
+   */
+  viewerOffer: [{ participantId: string; sdp: string }, { sdp: string }];
   subscriberAnswer: [{ participantId: string; sdp: string; offerId: number }, void];
   addCandidate: [{ participantId: string; role: ConnectionRole; candidate: string; mid: string }, void];
   /** Adds a track to a participant's subscriber connection (renegotiates). */

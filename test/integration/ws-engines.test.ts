@@ -78,9 +78,12 @@ function sameBehaviour(engine: WsEngine): void {
         engine: selectEngine(engine),
         limits: { maxMessageBytes: 65536, maxConnections: 10, maxMessagesPerSecond: 10 },
         allowedOrigins: [],
+        iceServers: [],
+        tokensRequired: false,
+        maxCandidates: 64,
         idleTimeoutMs: 60_000,
         rooms: sfu.node.rooms,
-        stats: (request) => jsonReply({ authorization: request.authorization ?? null }),
+        stats: (request) => jsonReply({ authorization: request.headers.authorization ?? null }),
         log: pino({ level: 'silent' }),
       });
       try {
