@@ -34,6 +34,7 @@ const OPTIONS: Array<[string, string]> = [
   ['--auth-public-key', 'SHOAL_AUTH_PUBLIC_KEY'],
   ['--ws-engine', 'SHOAL_WS_ENGINE'],
   ['--allowed-origins', 'SHOAL_ALLOWED_ORIGINS'],
+  ['--ice-servers', 'SHOAL_ICE_SERVERS'],
   ['--nats', 'SHOAL_NATS_URL'],
   ['--log-level', 'SHOAL_LOG_LEVEL'],
 ];
