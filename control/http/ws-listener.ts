@@ -54,8 +54,8 @@ export function startWsListener(options: ListenerOptions): Promise<Listener> {
           .then((reply) => {
             if (res.destroyed) return;
             // A body left unread (over the limit) ends the connection rather than be read and thrown away.
-            if (body === undefined) res.shouldKeepAlive = false;
-            res.writeHead(reply.status, reply.headers).end(reply.body, () => {
+            const headers = body === undefined ? { ...reply.headers, connection: 'close' } : reply.headers;
+            res.writeHead(reply.status, headers).end(reply.body, () => {
               if (body === undefined) req.socket.destroy();
             });
           });

@@ -199,6 +199,7 @@ export class WhipEndpoints {
         answer = await rooms.view(participant, offer);
       }
       if (session.isEnded) throw new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the session ended while it was being set up');
+      session.started = true;
       participant.log.info({ session: session.id, protocol: route.protocol }, `${route.protocol.toUpperCase()} session started`);
       const headers: Record<string, string> = { 'content-type': SDP, location: session.path, etag: session.etag, 'accept-patch': SDP_FRAGMENT };
       const links = iceServerLinks(this.options.iceServers);

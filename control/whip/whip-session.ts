@@ -26,6 +26,8 @@ export class WhipSession implements SessionSink {
   iceCredentials: { ufrag: string; pwd: string } | undefined;
   /** The mid candidates without one are given (the offer's first m-line). */
   firstMid = '0';
+  /** Its POST was answered 201 (a session refused while being set up ends without a log line). */
+  started = false;
   private readonly budget: MessageBudget;
   private ended = false;
 
@@ -91,6 +93,6 @@ export class WhipSession implements SessionSink {
     if (this.ended) return;
     this.ended = true;
     this.onEnd(this);
-    (this.participant?.log ?? this.log).info({ session: this.id, reason }, `${this.protocol.toUpperCase()} session ended`);
+    if (this.started) (this.participant?.log ?? this.log).info({ session: this.id, reason }, `${this.protocol.toUpperCase()} session ended`);
   }
 }

@@ -72,9 +72,42 @@ abstract class WhipClientBase {
     if (response.status !== 201) return response;
     this.location = new URL(response.headers.get('location')!, this.endpoint).href;
     this.etag = response.headers.get('etag') ?? '';
+    this.onAnswer(response.body);
     this.pc.setRemoteDescription(response.body, 'answer');
     if (trickle) await this.trickle();
     return response;
+  }
+
+  /** The server's answer, before it is applied. */
+  protected onAnswer(answer: string): void {
+    void answer;
+  }
+
+  /**
+   * Negotiates, and for a 201 waits until the connection is up. A connection
+   * that fails instead (libdatachannel's loopback race, see docs/signaling.md
+   * 6.11: the server, which knows this client's candidates from the offer,
+   * starts ICE and DTLS while the answer is being applied) is given up, its
+   * session deleted, and the client tries again with a new one, as a real
+   * client would: at most three attempts.
+   */
+  protected static async connect<T extends WhipClientBase>(make: () => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = make();
+      let failure: unknown;
+      try {
+        const response = await client.negotiate();
+        if (response.status !== 201) return client;
+        await waitUntil(() => ['connected', 'failed', 'closed'].includes(client.pc.state()), 10_000, `${client.constructor.name} connected or failed`);
+        if (client.pc.state() === 'connected') return client;
+        failure = new Error(`connection ${client.pc.state()}`);
+      } catch (error) {
+        failure = error;
+      }
+      if (client.location) await client.delete().catch(() => 0);
+      client.close();
+      if (attempt === 3) throw failure;
+    }
   }
 
   /** PATCHes the candidates gathered so far (and those that come within a moment) as one SDP fragment. */
@@ -151,16 +184,9 @@ export class WhipPublisher extends WhipClientBase {
     }
   }
 
-  /** POSTs an offer to `endpoint` (…/whip/ROOM); resolves with the client whatever the status (see `response`). */
-  static async publish(endpoint: string, options: WhipClientOptions = {}): Promise<WhipPublisher> {
-    const client = new WhipPublisher(endpoint, options);
-    try {
-      await client.negotiate();
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-    return client;
+  /** POSTs an offer to `endpoint` (…/whip/ROOM); resolves with the client whatever the status (see `response`), connected after a 201. */
+  static publish(endpoint: string, options: WhipClientOptions = {}): Promise<WhipPublisher> {
+    return WhipClientBase.connect(() => new WhipPublisher(endpoint, options));
   }
 
   /** Sends media like an encoder (TEST_PROFILE), keyframes on PLIs too, until `close`. */
@@ -219,17 +245,9 @@ export class WhepViewer extends WhipClientBase {
     }
   }
 
-  /** POSTs a recvonly offer to `endpoint` (…/whep/ROOM[?identity=]); resolves with the client whatever the status. */
-  static async view(endpoint: string, options: WhipClientOptions = {}): Promise<WhepViewer> {
-    const client = new WhepViewer(endpoint, options);
-    try {
-      const response = await client.negotiate();
-      if (response.status === 201) client.receive(response.body);
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-    return client;
+  /** POSTs a recvonly offer to `endpoint` (…/whep/ROOM[?identity=]); resolves with the client whatever the status, connected after a 201. */
+  static view(endpoint: string, options: WhipClientOptions = {}): Promise<WhepViewer> {
+    return WhipClientBase.connect(() => new WhepViewer(endpoint, options));
   }
 
   async waitForPackets(kind: 'audio' | 'video', packets: number, timeoutMs = 10_000): Promise<ReceivedTrack> {
@@ -242,7 +260,7 @@ export class WhepViewer extends WhipClientBase {
   }
 
   /** Counts each m-line's packets; its RTX SSRC is read from the answer. */
-  private receive(answer: string): void {
+  protected override onAnswer(answer: string): void {
     const sdp = parseSdp(answer);
     for (const [kind, track] of this.tracks) {
       const media = sdp.media.find((m) => mediaMid(m) === track.mid());
