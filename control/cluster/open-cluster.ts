@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StorageType, type KV, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { NodeConfig } from '../config.js';
+import { KvRoomStore } from './kv-room-store.js';
+import { errorMessage } from './kv-errors.js';
+import { ConnectionStatus, connectToNats } from './nats-connection.js';
+import { heartbeatIntervalMs } from './node-liveness.js';
+import { STATE_BUCKET } from './state-keys.js';
+import { MAX_RECORD_BYTES } from './state-records.js';
+
+/** A node's membership of a cluster: its room store and its NATS connection (for cross-node media and data too). */
+export interface Cluster {
+  /** Started: the bucket exists, the view is current, the previous life is removed, the heartbeat runs. */
+  store: KvRoomStore;
+  connection: NatsConnection;
+  /** Connected now or not, with `disconnected` / `reconnected` events. */
+  status: ConnectionStatus;
+  /** Graceful leave: the store deletes this node's records at once, then the connection drains. */
+  close(): Promise<void>;
+}
+
+/** Timeout of each JetStream request (KV reads and writes), ms. */
+const KV_TIMEOUT_MS = 3000;
+/** Waits between attempts to open the bucket while JetStream is not ready, ms. */
+const BUCKET_RETRY_MS = 1000;
+
+/**
+ * Joins the cluster of `config.cluster`: connects to NATS (retrying with a
+ * log line per attempt up to `connectTimeoutMs`, then throwing an Error that
+ * names the URLs), opens the state bucket (created with `kvReplicas` if it
+ * does not exist yet), and starts the store. Everything up to a started
+ * store is bounded by `connectTimeoutMs` (at least 10 s once connected:
+ * JetStream may still be electing its leaders when the servers accept clients).
+ */
+export async function openCluster(config: NodeConfig, parentLog: Logger): Promise<Cluster> {
+  const settings = config.cluster;
+  if (!settings) throw new Error('openCluster needs a cluster configuration (--nats)');
+  const log = parentLog.child({ node: config.nodeId });
+  const started = Date.now();
+  const connection = await connectToNats({
+    servers: settings.servers,
+    name: config.nodeId,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    pingIntervalMs: Math.max(1000, heartbeatIntervalMs(settings.nodeTimeoutMs)),
+    log,
+  });
+  const deadline = Math.max(started + settings.connectTimeoutMs, Date.now() + 10_000);
+  let store: KvRoomStore | undefined;
+  try {
+    const status = new ConnectionStatus(connection, log);
+    const kv = await openStateBucket(connection, settings.kvReplicas, deadline, log);
+    store = new KvRoomStore({ kv, status, nodeId: config.nodeId, nodeTimeoutMs: settings.nodeTimeoutMs, log });
+    await beforeDeadline(store.start(), deadline, 'the cluster state could not be read');
+    const ready = store;
+    return {
+      store,
+      connection,
+      status,
+      close: async () => {
+        await ready.close();
+        await connection.drain().catch(() => connection.close());
+      },
+    };
+  } catch (error) {
+    await store?.close().catch(() => {});
+    await connection.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens the cluster state bucket, creating it if needed: history 1 (only the
+ * current value of a key is kept), file storage, `replicas` copies, values up
+ * to MAX_RECORD_BYTES, reads from the stream leader (not a possibly lagging
+ * replica: claims read before they compare-and-set). Retried while JetStream
+ * is not ready, until `deadline`.
+ */
+export async function openStateBucket(connection: NatsConnection, replicas: number, deadline: number, log: Logger): Promise<KV> {
+  const js = connection.jetstream({ timeout: KV_TIMEOUT_MS });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const kv = await js.views.kv(STATE_BUCKET, {
+        replicas,
+        history: 1,
+        maxValueSize: MAX_RECORD_BYTES,
+        storage: StorageType.File,
+        allow_direct: false,
+        description: 'Shoal cluster state: rooms, participants, tracks, identity holders, node heartbeats',
+      });
+      const actual = (await kv.status()).replicas;
+      if (actual !== replicas) log.warn({ bucket: STATE_BUCKET, replicas: actual, configured: replicas }, 'the state bucket exists with another replica count; keeping it (change it with `nats stream edit`)');
+      return kv;
+    } catch (error) {
+      if (Date.now() + BUCKET_RETRY_MS > deadline) throw new Error(`JetStream KV bucket ${STATE_BUCKET} could not be opened: ${errorMessage(error)} (is JetStream enabled on the servers, with ${replicas} of them for ${replicas} replicas?)`);
+      log.warn({ bucket: STATE_BUCKET, attempt, error: errorMessage(error) }, 'JetStream not ready; retrying');
+      await sleep(BUCKET_RETRY_MS);
+    }
+  }
+}
+
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const ms = Math.max(0, deadline - Date.now());
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,112 @@
+import type { KV, KvEntry, QueuedIterator } from 'nats';
+import type { Logger } from 'pino';
+
+/** Where the feed delivers. Neither may throw (the feed logs and goes on if one does). */
+export interface FeedHandler {
+  /** A value (`undefined`: a DEL or PURGE marker) seen for `key` at `revision`; may repeat. */
+  delivered(key: string, value: Uint8Array | undefined, revision: number): void;
+  /** A (re)started watch delivered the bucket's current values: keys not in `seen` are gone from the bucket. */
+  caughtUp(seen: ReadonlySet<string>): void;
+}
+
+/** A watch that has not delivered the current values in this long is started again, ms. */
+const CATCH_UP_TIMEOUT_MS = 15_000;
+/** Waits before a failed watch is started again: doubling from the first to the last, ms. */
+const RESTART_WAIT_MS = { first: 250, last: 4000 };
+
+/**
+ * The bucket's change feed: a KV watch (current values first, markers
+ * included, then every change), started again whenever it ends or fails, and
+ * on request (`resync`, after a reconnect: a fresh watch is current at once,
+ * where nats.js's ordered consumer would wait for missed heartbeats). Each
+ * (re)started watch ends its initial values with `caughtUp`, naming the keys
+ * it saw: anything else the reader holds vanished without a marker it could
+ * have seen (purged while it was away).
+ */
+export class StateFeed {
+  private generation = 0;
+  private watch: QueuedIterator<KvEntry> | undefined;
+  private stopped = false;
+  private failures = 0;
+  private firstCatchUp: { resolve: () => void; promise: Promise<void> };
+
+  constructor(
+    private readonly kv: KV,
+    private readonly handler: FeedHandler,
+    private readonly log: Logger,
+  ) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.firstCatchUp = { resolve, promise };
+  }
+
+  /** Starts watching; resolves once the current values are in. */
+  start(): Promise<void> {
+    this.resync();
+    return this.firstCatchUp.promise;
+  }
+
+  /** Replaces the watch with a fresh one. */
+  resync(): void {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    this.watch?.stop();
+    this.watch = undefined;
+    void this.run(generation);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.generation++;
+    this.watch?.stop();
+    this.watch = undefined;
+  }
+
+  private async run(generation: number): Promise<void> {
+    const seen = new Set<string>();
+    let caughtUp = false;
+    const stalled = setTimeout(() => {
+      if (generation !== this.generation || caughtUp) return;
+      this.log.warn({ timeoutMs: CATCH_UP_TIMEOUT_MS }, 'cluster state watch did not deliver the current values in time; starting it again');
+      this.resync();
+    }, CATCH_UP_TIMEOUT_MS).unref();
+    try {
+      const watch = await this.kv.watch({
+        initializedFn: () => {
+          if (generation !== this.generation) return;
+          caughtUp = true;
+          clearTimeout(stalled);
+          this.failures = 0;
+          this.call(() => this.handler.caughtUp(seen));
+          this.firstCatchUp.resolve();
+        },
+      });
+      if (generation !== this.generation) {
+        watch.stop();
+        return;
+      }
+      this.watch = watch;
+      for await (const entry of watch) {
+        if (generation !== this.generation) break;
+        if (!caughtUp) seen.add(entry.key);
+        this.call(() => this.handler.delivered(entry.key, entry.operation === 'PUT' ? entry.value : undefined, entry.revision));
+      }
+      if (generation === this.generation && !this.stopped) this.log.warn('cluster state watch ended; starting it again');
+    } catch (error) {
+      if (generation === this.generation && !this.stopped) this.log.warn({ error: (error as Error).message }, 'cluster state watch failed; starting it again');
+    } finally {
+      clearTimeout(stalled);
+    }
+    if (generation !== this.generation || this.stopped) return;
+    const wait = Math.min(RESTART_WAIT_MS.last, RESTART_WAIT_MS.first * 2 ** this.failures++);
+    setTimeout(() => generation === this.generation && this.resync(), wait).unref();
+  }
+
+  private call(deliver: () => void): void {
+    try {
+      deliver();
+    } catch (error) {
+      this.log.error({ error: (error as Error).message, stack: (error as Error).stack }, 'cluster state change handler failed');
+    }
+  }
+}
