@@ -13,8 +13,10 @@ import { decodeStateRecord, encodeStateRecord, StateRecordError, type IdentityRe
 import { StateView, type StateChange } from './state-view.js';
 
 export interface KvRoomStoreOptions {
-  /** The cluster state bucket (openStateBucket). */
-  kv: KV;
+  /** The cluster state bucket (openBuckets). */
+  state: KV;
+  /** The cleanup election bucket. */
+  cleanups: KV;
   status: ConnectionStatus;
   nodeId: string;
   nodeTimeoutMs: number;
@@ -47,15 +49,20 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
   private closing: Promise<void> | undefined;
   /** Events flow once the start is done. */
   private reporting = false;
+  /** Claims of this node in flight, per identity key. */
+  private readonly claiming = new Map<string, number>();
+  /** The other node's participant last announced as holder, per identity key. */
+  private readonly announced = new Map<string, string>();
 
   constructor(private readonly options: KvRoomStoreOptions) {
     super();
-    const { kv, status, nodeId, log } = options;
+    const { state: kv, cleanups, status, nodeId, log } = options;
     const connected = () => status.connected;
     this.badRecords = new RateLimitedLog(log);
     this.own = new OwnRecords({ kv, view: this.view, connected, log });
     this.registry = new NodeRegistry({
       kv,
+      cleanups,
       view: this.view,
       connected,
       nodeId,
@@ -92,26 +99,45 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     if (seen && this.participants(name).length === 0) await this.own.deleteIfUnchanged(key, seen.revision);
   }
 
+  /**
+   * Compare-and-set on the identity's key: read the holder, write this
+   * participant expecting that revision, read again if another claim came
+   * in between. On nats-server before 2.9.21 concurrent compare-and-sets on
+   * a replicated bucket can all succeed (nats-server#4320): then the claim
+   * with the highest revision holds, every node's view converges on it, and
+   * each earlier claimant is told of it by `identityClaimed` (announceClaim).
+   */
   async claimIdentity(room: string, identity: string, participantId: string): Promise<string | undefined> {
     const key = identityKey(room, identity);
     const record: IdentityRecord = { room, identity, participantId, nodeId: this.nodeId, claimedAtMs: Date.now() };
     const state: StateRecord = { kind: 'identity', record };
     const deadline = Date.now() + CLAIM_TIMEOUT_MS;
-    const { kv } = this.options;
-    for (;;) {
-      if (!this.options.status.connected) throw new StoreUnavailable('NATS is not reachable: identities cannot be claimed now');
-      if (Date.now() > deadline) throw new StoreUnavailable(`the claim of ${identity} in ${room} was not decided within ${CLAIM_TIMEOUT_MS} ms`);
-      try {
-        const current = await kv.get(key);
-        const holder = current?.operation === 'PUT' ? holderOf(key, current.value) : undefined;
-        if (holder === participantId) return undefined;
-        const revision = await kv.put(key, encodeStateRecord(state), { previousSeq: current?.revision ?? 0 });
-        this.own.adopt(state, revision);
-        this.emit('identityClaimed', { room, identity, participantId });
-        return holder;
-      } catch (error) {
-        if (isWrongRevision(error)) continue; // claimed by another in between: read again
-        throw new StoreUnavailable(`the claim of ${identity} in ${room} failed: ${errorMessage(error)}`);
+    const kv = this.options.state;
+    this.claiming.set(key, (this.claiming.get(key) ?? 0) + 1);
+    try {
+      for (;;) {
+        if (!this.options.status.connected) throw new StoreUnavailable('NATS is not reachable: identities cannot be claimed now');
+        if (Date.now() > deadline) throw new StoreUnavailable(`the claim of ${identity} in ${room} was not decided within ${CLAIM_TIMEOUT_MS} ms`);
+        try {
+          const current = await kv.get(key);
+          const holder = current?.operation === 'PUT' ? holderOf(key, current.value) : undefined;
+          if (holder === participantId) return undefined;
+          const revision = await kv.put(key, encodeStateRecord(state), { previousSeq: current?.revision ?? 0 });
+          this.own.adopt(state, revision);
+          this.announced.delete(key);
+          this.emit('identityClaimed', { room, identity, participantId });
+          return holder;
+        } catch (error) {
+          if (isWrongRevision(error)) continue; // claimed by another in between: read again
+          throw new StoreUnavailable(`the claim of ${identity} in ${room} failed: ${errorMessage(error)}`);
+        }
+      }
+    } finally {
+      const left = this.claiming.get(key)! - 1;
+      if (left > 0) this.claiming.set(key, left);
+      else {
+        this.claiming.delete(key);
+        this.announceClaim(key);
       }
     }
   }
@@ -186,9 +212,12 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     }
     const rooms = new Set([...this.own.records('room')].map((r) => r.name));
     const leaving = new Set([...this.own.records('participant')].map((p) => p.participantId));
-    const deleted = await this.own.deleteAll();
-    await this.deleteEmptiedRooms(rooms, leaving);
-    await this.registry.leave().catch((error) => log.warn({ error: errorMessage(error) }, 'heartbeat not removed'));
+    const deleting = this.own.deleteAll(); // forgets the wanted rooms at once: the empty ones go below
+    const [deleted] = await Promise.all([
+      deleting,
+      this.deleteEmptiedRooms(rooms, leaving),
+      this.registry.leave().catch((error) => log.warn({ error: errorMessage(error) }, 'heartbeat not removed')),
+    ]);
     this.feed.stop();
     log.info({ deleted }, 'cluster state closed: this node\'s records are removed');
   }
@@ -206,7 +235,7 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
         if (!seen || this.own.has(key)) return;
         if (this.view.participants(room).some((p) => !gone.has(p.participantId))) return;
         try {
-          await this.options.kv.delete(key, { previousSeq: seen.revision });
+          await this.options.state.delete(key, { previousSeq: seen.revision });
         } catch (error) {
           if (!isWrongRevision(error)) this.options.log.debug({ room, error: errorMessage(error) }, 'empty room record not deleted');
         }
@@ -238,16 +267,9 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
   private changed(change: StateChange): void {
     if (change.kind === 'node') return this.registry.observe(change);
     this.own.observe(change);
+    if (change.kind === 'identity') return this.announceClaim(change.key);
     if (!this.reporting) return;
     const { before, after } = change;
-    if (after?.kind === 'identity') {
-      const claimed = after.record;
-      const previous = before?.kind === 'identity' ? before.record.participantId : undefined;
-      if (claimed.nodeId !== this.nodeId && claimed.participantId !== previous) {
-        this.emit('identityClaimed', { room: claimed.room, identity: claimed.identity, participantId: claimed.participantId });
-      }
-      return;
-    }
     if (after && !before) {
       if (after.kind === 'participant' && after.record.nodeId !== this.nodeId) this.emit('participantAdded', { ...after.record });
       if (after.kind === 'track' && after.record.nodeId !== this.nodeId) this.emit('trackAdded', { ...after.record, codec: { ...after.record.codec } });
@@ -255,6 +277,26 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
       if (before.kind === 'participant' && before.record.nodeId !== this.nodeId) this.emit('participantRemoved', { ...before.record });
       if (before.kind === 'track' && before.record.nodeId !== this.nodeId) this.emit('trackRemoved', { ...before.record, codec: { ...before.record.codec } });
     }
+  }
+
+  /**
+   * Reports the holder the view names for identity `key` when it is another
+   * node's participant whose claim is newer than this node's last one, once
+   * per holder; not while a claim of this node for the key is in flight (it
+   * is decided first, and may be the newer one).
+   */
+  private announceClaim(key: string): void {
+    const entry = this.view.get(key);
+    if (entry?.state.kind !== 'identity') {
+      this.announced.delete(key);
+      return;
+    }
+    const { record } = entry.state;
+    const ownRevision = this.own.revisionOf(key);
+    if (!this.reporting || this.claiming.has(key) || record.nodeId === this.nodeId) return;
+    if ((ownRevision !== undefined && entry.revision < ownRevision) || this.announced.get(key) === record.participantId) return;
+    this.announced.set(key, record.participantId);
+    this.emit('identityClaimed', { room: record.room, identity: record.identity, participantId: record.participantId });
   }
 }
 

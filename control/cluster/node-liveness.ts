@@ -48,15 +48,3 @@ export function deadNodes(nodes: Iterable<HeardNode>, now: number, ownHeardAt: n
   if (!feedLive(now, ownHeardAt, ownTimeoutMs)) return [];
   return [...nodes].filter((n) => now - n.heardAt >= silenceLimitMs(n.timeoutMs));
 }
-
-/**
- * Owners of records that have no heartbeat in the bucket (a node whose
- * cleaner died half-way, records written after its key was removed) and have
- * been so for a silence limit: they are removed like a dead node's. Only the
- * live node with the smallest id does it, so they are not all racing
- * (compare-and-set keeps it exactly once even if they do).
- */
-export function orphansToRemove(orphanSince: ReadonlyMap<string, number>, now: number, limitMs: number, selfId: string, liveNodeIds: Iterable<string>): string[] {
-  for (const id of liveNodeIds) if (id < selfId) return [];
-  return [...orphanSince].filter(([, since]) => now - since >= limitMs).map(([id]) => id);
-}

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { errorMessage, isWrongRevision } from './kv-errors.js';
-import { clampTimeout, deadNodes, feedLive, heartbeatIntervalMs, orphansToRemove, silenceLimitMs, type HeardNode } from './node-liveness.js';
-import { nodeKey } from './state-keys.js';
+import { clampTimeout, deadNodes, feedLive, heartbeatIntervalMs, silenceLimitMs, type HeardNode } from './node-liveness.js';
+import { cleanupKey, nodeKey } from './state-keys.js';
 import { decodeStateRecord, encodeStateRecord, StateRecordError, type NodeRecord } from './state-records.js';
 import type { StateChange, StateView, ViewEntry } from './state-view.js';
 
 export interface NodeRegistryOptions {
   kv: KV;
+  /** The cleanup election bucket (CLEANUP_BUCKET): one key created per removal of a node's leftovers. */
+  cleanups: KV;
   view: StateView;
   connected: () => boolean;
   nodeId: string;
@@ -31,15 +34,33 @@ export interface RemovalCounts {
 /** Checks for dead nodes this many times per heartbeat interval. */
 const CHECKS_PER_INTERVAL = 4;
 
+/** An election this node lost: the winner is removing the leftovers seen at `revision`. */
+interface LostElection {
+  revision: number;
+  round: number;
+  lostAt: number;
+}
+
 /**
  * Node liveness (node-liveness.ts says how a node is judged): this node's
  * heartbeat, the others' as heard through the state feed, and the removal of
- * what a dead node held. The removal is decided once cluster-wide: the node
- * that deletes the dead node's key by compare-and-set (at the revision of its
- * last heartbeat) removes its participants, tracks and identity holds, each
- * by compare-and-set on the revision it was seen at, so each record is
- * deleted exactly once whoever else tries. On start, the node first removes
- * whatever its previous life left (records carrying its own id).
+ * what a node that is gone left behind: its heartbeat key, participants,
+ * tracks and identity holds.
+ *
+ * A removal is decided once cluster-wide by creating a key in the cleanup
+ * bucket named after the node and the highest revision among its leftovers
+ * (`<node>.<revision>.<round>`): every node whose feed is current computes
+ * the same name, and only one create can succeed. Creates are used, not a
+ * compare-and-set on the node's key, because nats-server before 2.9.21
+ * checks an expected revision other than 0 before the replicated write only,
+ * so concurrent compare-and-sets can all succeed (nats-server#4320); an
+ * expected "no value" is checked in the write itself. The winner deletes the
+ * leftovers it saw, so each is deleted exactly once. If the same leftovers
+ * are still there two node timeouts after an election was lost (its winner
+ * died too), the next round is elected.
+ *
+ * On start, the node first removes whatever its previous life left (records
+ * carrying its own id), through the same election.
  */
 export class NodeRegistry {
   readonly instanceId = randomBytes(8).toString('hex');
@@ -47,6 +68,7 @@ export class NodeRegistry {
   private readonly heard = new Map<string, HeardNode>();
   private readonly orphanSince = new Map<string, number>();
   private readonly removing = new Set<string>();
+  private readonly lost = new Map<string, LostElection>();
   private readonly warnings: RateLimitedLog;
   private readonly now: () => number;
   private ownHeardAt: number | undefined;
@@ -65,19 +87,14 @@ export class NodeRegistry {
   }
 
   /** Removes the previous life's records, writes the first heartbeat, and starts beating and judging. */
-  async start(): Promise<RemovalCounts> {
-    const { log, nodeId, view } = this.options;
-    const leftovers = view.ownedBy(nodeId);
-    const removed = await this.removeRecords(leftovers);
-    if (leftovers.length > 0) log.info({ ...removed, found: leftovers.length }, 'removed what the previous life of this node left in the cluster state');
+  async start(): Promise<void> {
+    await this.removePreviousLife();
     await this.heartbeat();
-    if (this.stopped) return removed;
+    if (this.stopped) return;
     const interval = this.heartbeatIntervalMs;
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), interval);
     this.checkTimer = setInterval(() => this.check(), Math.max(50, Math.round(interval / CHECKS_PER_INTERVAL)));
-    return removed;
   }
-
   /** A change of a node key, from the feed. */
   observe(change: StateChange): void {
     const after = change.after?.kind === 'node' ? change.after.record : undefined;
@@ -141,49 +158,85 @@ export class NodeRegistry {
     if (this.stopped || !this.options.connected()) return;
     const now = this.now();
     const { timeoutMs, nodeId, view } = this.options;
-    for (const node of deadNodes(this.heard.values(), now, this.ownHeardAt, timeoutMs)) void this.removeDead(node, now);
+    for (const node of deadNodes(this.heard.values(), now, this.ownHeardAt, timeoutMs)) {
+      void this.removeLeftovers(node.nodeId, `silent for ${Math.round(now - node.heardAt)} ms`);
+    }
     if (!feedLive(now, this.ownHeardAt, timeoutMs)) return;
     for (const owner of view.owners()) {
       if (owner !== nodeId && !this.heard.has(owner) && !this.orphanSince.has(owner)) this.orphanSince.set(owner, now);
     }
-    for (const [owner] of this.orphanSince) if (this.heard.has(owner) || view.ownedBy(owner).length === 0) this.orphanSince.delete(owner);
-    for (const owner of orphansToRemove(this.orphanSince, now, silenceLimitMs(timeoutMs), nodeId, this.heard.keys())) void this.removeOrphans(owner);
-  }
-
-  private async removeDead(node: HeardNode, now: number): Promise<void> {
-    const { kv, log } = this.options;
-    if (this.removing.has(node.nodeId)) return;
-    this.removing.add(node.nodeId);
-    try {
-      try {
-        await kv.delete(nodeKey(node.nodeId), { previousSeq: node.revision });
-      } catch (error) {
-        // Lost: another node removes it, or it wrote a heartbeat this node has not heard yet.
-        if (!isWrongRevision(error)) this.warnings.warn('dead-node', { remoteNode: node.nodeId, error: errorMessage(error) }, 'could not remove a dead node; trying again');
-        return;
-      }
-      this.heard.delete(node.nodeId);
-      const silentMs = Math.round(now - node.heardAt);
-      const started = this.now();
-      const records = this.options.view.ownedBy(node.nodeId);
-      log.warn({ remoteNode: node.nodeId, silentMs, records: records.length }, 'node judged dead; removing its participants, tracks and identities');
-      const removed = await this.removeRecords(records);
-      log.info({ remoteNode: node.nodeId, ...removed, tookMs: Math.round(this.now() - started) }, 'dead node removed');
-    } finally {
-      this.removing.delete(node.nodeId);
+    for (const [owner, since] of this.orphanSince) {
+      if (this.heard.has(owner) || view.ownedBy(owner).length === 0) this.orphanSince.delete(owner);
+      else if (now - since >= silenceLimitMs(timeoutMs)) void this.removeLeftovers(owner, 'records without a heartbeat');
     }
   }
 
-  private async removeOrphans(owner: string): Promise<void> {
-    if (this.removing.has(owner)) return;
+  /** Removes what this node's previous life left, or waits (bounded) while another node does. */
+  private async removePreviousLife(): Promise<void> {
+    const { nodeId, timeoutMs, log } = this.options;
+    const deadline = this.now() + 3 * timeoutMs;
+    while (this.options.view.ownedBy(nodeId).length > 0 && !this.stopped) {
+      if (await this.removeLeftovers(nodeId, 'previous life of this node')) return;
+      if (this.now() > deadline) {
+        log.warn({ records: this.options.view.ownedBy(nodeId).length }, 'records of the previous life of this node are still there; going on');
+        return;
+      }
+      await sleep(Math.round(this.heartbeatIntervalMs / CHECKS_PER_INTERVAL));
+    }
+  }
+
+  /**
+   * Removes `owner`'s heartbeat key and records if this node wins the
+   * election for them (see the class comment). Undefined when another node
+   * removes them, or there was nothing to remove.
+   */
+  private async removeLeftovers(owner: string, why: string): Promise<RemovalCounts | undefined> {
+    const { view, nodeId, log } = this.options;
+    if (this.removing.has(owner)) return undefined;
+    const node = owner === nodeId ? undefined : view.get(nodeKey(owner));
+    const records = view.ownedBy(owner);
+    const revision = Math.max(node?.revision ?? 0, ...records.map((r) => r.revision));
+    const round = this.electionRound(owner, revision);
+    if (revision === 0 || round === undefined) return undefined;
     this.removing.add(owner);
+    const started = this.now();
     try {
-      const records = this.options.view.ownedBy(owner);
-      const removed = await this.removeRecords(records);
+      if (!(await this.elect(owner, revision, round))) {
+        this.lost.set(owner, { revision, round, lostAt: this.now() });
+        log.debug({ remoteNode: owner, why }, 'another node removes what this node left');
+        return undefined;
+      }
+      this.lost.delete(owner);
+      this.heard.delete(owner);
       this.orphanSince.delete(owner);
-      this.options.log.warn({ remoteNode: owner, ...removed }, 'removed records of a node that has no heartbeat');
+      log.warn({ remoteNode: owner, why, records: records.length }, 'removing what a node that is gone left: its participants, tracks and identities');
+      if (node) await this.options.kv.delete(node.key, { previousSeq: node.revision }).catch(() => {});
+      const removed = await this.removeRecords(records);
+      log.info({ remoteNode: owner, ...removed, tookMs: Math.round(this.now() - started) }, 'removed');
+      return removed;
+    } catch (error) {
+      this.warnings.warn('remove-node', { remoteNode: owner, error: errorMessage(error) }, 'could not remove what a node left; trying again');
+      return undefined;
     } finally {
       this.removing.delete(owner);
+    }
+  }
+
+  /** The round to elect for `owner`'s leftovers at `revision`: 0, the next one once a lost election's winner has had two timeouts, or undefined meanwhile. */
+  private electionRound(owner: string, revision: number): number | undefined {
+    const lost = this.lost.get(owner);
+    if (!lost || lost.revision !== revision) return 0;
+    return this.now() - lost.lostAt >= 2 * this.options.timeoutMs ? lost.round + 1 : undefined;
+  }
+
+  /** Whether this node won the removal of `owner`'s leftovers: it created their key in the cleanup bucket. */
+  private async elect(owner: string, revision: number, round: number): Promise<boolean> {
+    try {
+      await this.options.cleanups.put(cleanupKey(owner, revision, round), new TextEncoder().encode(this.options.nodeId), { previousSeq: 0 });
+      return true;
+    } catch (error) {
+      if (isWrongRevision(error)) return false;
+      throw error;
     }
   }
 

@@ -6,7 +6,7 @@ import { KvRoomStore } from './kv-room-store.js';
 import { errorMessage } from './kv-errors.js';
 import { ConnectionStatus, connectToNats } from './nats-connection.js';
 import { heartbeatIntervalMs } from './node-liveness.js';
-import { STATE_BUCKET } from './state-keys.js';
+import { CLEANUP_BUCKET, CLEANUP_TTL_MS, STATE_BUCKET } from './state-keys.js';
 import { MAX_RECORD_BYTES } from './state-records.js';
 
 /** A node's membership of a cluster: its room store and its NATS connection (for cross-node media and data too). */
@@ -22,6 +22,8 @@ export interface Cluster {
 
 /** Timeout of each JetStream request (KV reads and writes), ms. */
 const KV_TIMEOUT_MS = 3000;
+/** Longest the connection may take to drain at close, ms. */
+const DRAIN_TIMEOUT_MS = 2000;
 /** Waits between attempts to open the bucket while JetStream is not ready, ms. */
 const BUCKET_RETRY_MS = 1000;
 
@@ -49,8 +51,8 @@ export async function openCluster(config: NodeConfig, parentLog: Logger): Promis
   let store: KvRoomStore | undefined;
   try {
     const status = new ConnectionStatus(connection, log);
-    const kv = await openStateBucket(connection, settings.kvReplicas, deadline, log);
-    store = new KvRoomStore({ kv, status, nodeId: config.nodeId, nodeTimeoutMs: settings.nodeTimeoutMs, log });
+    const buckets = await openBuckets(connection, settings.kvReplicas, deadline, log);
+    store = new KvRoomStore({ ...buckets, status, nodeId: config.nodeId, nodeTimeoutMs: settings.nodeTimeoutMs, log });
     await beforeDeadline(store.start(), deadline, 'the cluster state could not be read');
     const ready = store;
     return {
@@ -59,7 +61,9 @@ export async function openCluster(config: NodeConfig, parentLog: Logger): Promis
       status,
       close: async () => {
         await ready.close();
-        await connection.drain().catch(() => connection.close());
+        // drain() waits for the server: bounded, in case NATS went away meanwhile.
+        await Promise.race([connection.drain().catch(() => {}), sleep(DRAIN_TIMEOUT_MS)]);
+        if (!connection.isClosed()) await connection.close();
       },
     };
   } catch (error) {
@@ -69,28 +73,30 @@ export async function openCluster(config: NodeConfig, parentLog: Logger): Promis
   }
 }
 
+/** The buckets of the cluster: the state (watched by every node) and the cleanup elections. */
+export interface ClusterBuckets {
+  state: KV;
+  cleanups: KV;
+}
+
 /**
- * Opens the cluster state bucket, creating it if needed: history 1 (only the
- * current value of a key is kept), file storage, `replicas` copies, values up
- * to MAX_RECORD_BYTES, reads from the stream leader (not a possibly lagging
- * replica: claims read before they compare-and-set). Retried while JetStream
+ * Opens the buckets, creating them if needed with `replicas` copies and file
+ * storage. The state bucket keeps only the current value of a key (history
+ * 1), values up to MAX_RECORD_BYTES, and is read from the stream leader (not
+ * a possibly lagging replica: claims read before they compare-and-set). The
+ * cleanup bucket's keys expire after CLEANUP_TTL_MS. Retried while JetStream
  * is not ready, until `deadline`.
  */
-export async function openStateBucket(connection: NatsConnection, replicas: number, deadline: number, log: Logger): Promise<KV> {
+export async function openBuckets(connection: NatsConnection, replicas: number, deadline: number, log: Logger): Promise<ClusterBuckets> {
   const js = connection.jetstream({ timeout: KV_TIMEOUT_MS });
+  const common = { replicas, history: 1, storage: StorageType.File, allow_direct: false };
   for (let attempt = 1; ; attempt++) {
     try {
-      const kv = await js.views.kv(STATE_BUCKET, {
-        replicas,
-        history: 1,
-        maxValueSize: MAX_RECORD_BYTES,
-        storage: StorageType.File,
-        allow_direct: false,
-        description: 'Shoal cluster state: rooms, participants, tracks, identity holders, node heartbeats',
-      });
-      const actual = (await kv.status()).replicas;
+      const state = await js.views.kv(STATE_BUCKET, { ...common, maxValueSize: MAX_RECORD_BYTES, description: 'Shoal cluster state: rooms, participants, tracks, identity holders, node heartbeats' });
+      const cleanups = await js.views.kv(CLEANUP_BUCKET, { ...common, maxValueSize: 256, ttl: CLEANUP_TTL_MS, description: 'Shoal: who removes what a gone node left (one key per removal)' });
+      const actual = (await state.status()).replicas;
       if (actual !== replicas) log.warn({ bucket: STATE_BUCKET, replicas: actual, configured: replicas }, 'the state bucket exists with another replica count; keeping it (change it with `nats stream edit`)');
-      return kv;
+      return { state, cleanups };
     } catch (error) {
       if (Date.now() + BUCKET_RETRY_MS > deadline) throw new Error(`JetStream KV bucket ${STATE_BUCKET} could not be opened: ${errorMessage(error)} (is JetStream enabled on the servers, with ${replicas} of them for ${replicas} replicas?)`);
       log.warn({ bucket: STATE_BUCKET, attempt, error: errorMessage(error) }, 'JetStream not ready; retrying');

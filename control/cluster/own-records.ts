@@ -122,6 +122,11 @@ export class OwnRecords {
     return this.wanted.has(key);
   }
 
+  /** The revision of this node's last write of `key` that took, if it still wants the key. */
+  revisionOf(key: string): number | undefined {
+    return this.wanted.get(key)?.revision;
+  }
+
   /** The desired records of one kind. */
   *records<K extends StateRecord['kind']>(kind: K): Generator<RecordOf<K>> {
     for (const wanted of this.wanted.values()) {

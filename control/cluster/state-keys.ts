@@ -14,6 +14,14 @@
  */
 export const STATE_BUCKET = 'shoal_state';
 
+/**
+ * Elections of who removes what a gone node left (node-registry.ts): one key
+ * `<nodeId>.<revision>.<round>` created per removal, never watched, expiring
+ * after CLEANUP_TTL_MS.
+ */
+export const CLEANUP_BUCKET = 'shoal_cleanups';
+export const CLEANUP_TTL_MS = 24 * 3600_000;
+
 export type StateKind = 'room' | 'participant' | 'track' | 'identity' | 'node';
 
 /** What a key names: `room` for room-scoped kinds, `id` the room, participant, track, identity or node. */
@@ -58,6 +66,10 @@ export function identityKey(room: string, identity: string): string {
 
 export function nodeKey(nodeId: string): string {
   return `${PREFIXES.node}.${checked(nodeId)}`;
+}
+
+export function cleanupKey(nodeId: string, revision: number, round: number): string {
+  return `${checked(nodeId)}.${revision}.${round}`;
 }
 
 /** Reads a key of the bucket; undefined for anything that is not one of ours (a key written by someone else is ignored, not trusted). */

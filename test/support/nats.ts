@@ -207,11 +207,17 @@ function serverConfig(server: NatsServer, all: NatsServer[], directory: string):
   return `${lines.join('\n')}\n`;
 }
 
-/** A NATS cluster of `size` servers started before the file's first test and removed after its last. */
-export function natsForThisFile(size = 3): { nats: NatsCluster } {
-  const env = {} as { nats: NatsCluster };
+/**
+ * A NATS cluster of `size` servers started before the file's first test and
+ * removed after its last. A `before` hook of the file that uses the cluster
+ * awaits `ready` (root hooks may start before the earlier ones finished).
+ */
+export function natsForThisFile(size = 3): { nats: NatsCluster; ready: Promise<NatsCluster> } {
+  let started!: (cluster: NatsCluster) => void;
+  const env = { ready: new Promise<NatsCluster>((resolve) => (started = resolve)) } as { nats: NatsCluster; ready: Promise<NatsCluster> };
   before(async () => {
     env.nats = await NatsCluster.start(size);
+    started(env.nats);
   });
   after(async () => {
     await env.nats?.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clampTimeout, deadNodes, feedLive, heartbeatIntervalMs, orphansToRemove, silenceLimitMs, type HeardNode } from '../../control/cluster/node-liveness.js';
+import { clampTimeout, deadNodes, feedLive, heartbeatIntervalMs, silenceLimitMs, type HeardNode } from '../../control/cluster/node-liveness.js';
 
 const heard = (nodeId: string, heardAt: number, timeoutMs = 10_000): HeardNode => ({ nodeId, revision: 1, heardAt, timeoutMs });
 
@@ -25,10 +25,4 @@ test('declared timeouts are clamped to 1 s .. 10 min', () => {
   assert.equal(clampTimeout(4_000_000_000), 600_000);
   assert.equal(clampTimeout(Number.NaN), 1000);
   assert.equal(clampTimeout(5000), 5000);
-});
-
-test('orphaned records are removed by the live node with the smallest id, after the silence limit', () => {
-  const since = new Map([['gone', 0], ['recent', 9000]]);
-  assert.deepEqual(orphansToRemove(since, 10_000, 8000, 'b', ['c', 'd']), ['gone']);
-  assert.deepEqual(orphansToRemove(since, 10_000, 8000, 'b', ['a', 'c']), [], 'a live node with a smaller id does it');
 });
