@@ -4,7 +4,7 @@ import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { errorMessage, isWrongRevision } from './kv-errors.js';
-import { clampTimeout, deadNodes, feedLive, heartbeatIntervalMs, silenceLimitMs, type HeardNode } from './node-liveness.js';
+import { clampTimeout, deadNodes, heartbeatIntervalMs, LiveClock, silenceLimitMs, type HeardNode } from './node-liveness.js';
 import { cleanupKey, nodeKey } from './state-keys.js';
 import { decodeStateRecord, encodeStateRecord, StateRecordError, type NodeRecord } from './state-records.js';
 import type { StateChange, StateView, ViewEntry } from './state-view.js';
@@ -31,8 +31,8 @@ export interface RemovalCounts {
   identity: number;
 }
 
-/** Checks for dead nodes this many times per heartbeat interval. */
-const CHECKS_PER_INTERVAL = 4;
+/** Heartbeats written at once at most (while NATS is slow to answer). */
+const MAX_HEARTBEATS_IN_FLIGHT = 3;
 
 /** An election this node lost: the winner is removing the leftovers seen at `revision`. */
 interface LostElection {
@@ -65,46 +65,47 @@ interface LostElection {
 export class NodeRegistry {
   readonly instanceId = randomBytes(8).toString('hex');
   private readonly startedAtMs = Date.now();
-  private readonly heard = new Map<string, HeardNode>();
+  private readonly clock: LiveClock;
+  private readonly heard = new Map<string, HeardNode & { receivedAt: number }>();
+  /** Owners of records without a heartbeat, since when (LiveClock). */
   private readonly orphanSince = new Map<string, number>();
   private readonly removing = new Set<string>();
   private readonly lost = new Map<string, LostElection>();
   private readonly warnings: RateLimitedLog;
   private readonly now: () => number;
-  private ownHeardAt: number | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private checkTimer: NodeJS.Timeout | undefined;
-  private beating = false;
+  private heartbeatsInFlight = 0;
   private stopped = false;
 
   constructor(private readonly options: NodeRegistryOptions) {
     this.warnings = new RateLimitedLog(options.log);
     this.now = options.now ?? (() => performance.now());
+    this.clock = new LiveClock(this.heartbeatIntervalMs);
   }
 
   get heartbeatIntervalMs(): number {
     return heartbeatIntervalMs(this.options.timeoutMs);
   }
 
-  /** Removes the previous life's records, writes the first heartbeat, and starts beating and judging. */
+  /** Removes the previous life's records, writes the first heartbeat, and starts beating (and so judging). */
   async start(): Promise<void> {
     await this.removePreviousLife();
     await this.heartbeat();
     if (this.stopped) return;
-    const interval = this.heartbeatIntervalMs;
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), interval);
-    this.checkTimer = setInterval(() => this.check(), Math.max(50, Math.round(interval / CHECKS_PER_INTERVAL)));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatIntervalMs);
   }
-  /** A change of a node key, from the feed. */
+
+  /** A change of a node key, from the feed. This node's own heartbeat coming back is when the others are judged. */
   observe(change: StateChange): void {
     const after = change.after?.kind === 'node' ? change.after.record : undefined;
     const before = change.before?.kind === 'node' ? change.before.record : undefined;
     const nodeId = after?.nodeId ?? before?.nodeId;
     if (!nodeId) return;
-    const now = this.now();
     if (nodeId === this.options.nodeId) {
-      if (after) this.ownHeardAt = now;
-      else if (!this.stopped) {
+      if (after) {
+        this.clock.ownHeartbeat(this.now());
+        this.judge();
+      } else if (!this.stopped) {
         this.options.log.warn('the heartbeat of this node was removed by another node (it judged this node dead); writing it again');
         void this.heartbeat();
       }
@@ -116,14 +117,14 @@ export class NodeRegistry {
     }
     if (!before) this.options.log.info({ remoteNode: nodeId, timeoutMs: after.timeoutMs }, 'node joined the cluster');
     else if (before.instanceId !== after.instanceId) this.options.log.info({ remoteNode: nodeId }, 'node restarted');
-    this.heard.set(nodeId, { nodeId, revision: change.revision, heardAt: now, timeoutMs: clampTimeout(after.timeoutMs) });
+    this.heard.set(nodeId, { nodeId, revision: change.revision, heardAt: this.clock.reading, receivedAt: this.now(), timeoutMs: clampTimeout(after.timeoutMs) });
     this.orphanSince.delete(nodeId);
   }
 
-  /** The nodes heard of, with how long ago, ms (for stats). */
+  /** The nodes heard of, with how long ago their last heartbeat arrived, ms (for stats). */
   nodes(): Array<{ nodeId: string; silentMs: number }> {
     const now = this.now();
-    return [...this.heard.values()].map((n) => ({ nodeId: n.nodeId, silentMs: Math.round(now - n.heardAt) }));
+    return [...this.heard.values()].map((n) => ({ nodeId: n.nodeId, silentMs: Math.round(now - n.receivedAt) }));
   }
 
   /** Stops beating and judging, and deletes this node's heartbeat (graceful close: the others see it leave at once). */
@@ -135,39 +136,42 @@ export class NodeRegistry {
   stop(): void {
     this.stopped = true;
     clearInterval(this.heartbeatTimer);
-    clearInterval(this.checkTimer);
     this.warnings.flush();
   }
 
-  /** Writes this node's heartbeat now (also after a reconnect: the others see it at once). */
+  /**
+   * Writes this node's heartbeat now (also after a reconnect: the others see
+   * it at once). Heartbeats do not wait for each other (one stuck until its
+   * timeout must not delay the next), up to a few in flight.
+   */
   async heartbeat(): Promise<void> {
     const { kv, nodeId, timeoutMs, connected } = this.options;
-    if (this.beating || this.stopped || !connected()) return;
-    this.beating = true;
+    if (this.heartbeatsInFlight >= MAX_HEARTBEATS_IN_FLIGHT || this.stopped || !connected()) return;
+    this.heartbeatsInFlight++;
     const record: NodeRecord = { nodeId, instanceId: this.instanceId, startedAtMs: this.startedAtMs, heartbeatAtMs: Date.now(), timeoutMs };
     try {
       await kv.put(nodeKey(nodeId), encodeStateRecord({ kind: 'node', record }));
     } catch (error) {
       this.warnings.warn('heartbeat', { error: errorMessage(error) }, 'heartbeat not written');
     } finally {
-      this.beating = false;
+      this.heartbeatsInFlight--;
     }
   }
 
-  private check(): void {
+  /** Removes what dead nodes and owners of records without a heartbeat left (on this node's own heartbeat: its feed is live). */
+  private judge(): void {
     if (this.stopped || !this.options.connected()) return;
-    const now = this.now();
+    const live = this.clock.reading;
     const { timeoutMs, nodeId, view } = this.options;
-    for (const node of deadNodes(this.heard.values(), now, this.ownHeardAt, timeoutMs)) {
-      void this.removeLeftovers(node.nodeId, `silent for ${Math.round(now - node.heardAt)} ms`);
+    for (const node of deadNodes(this.heard.values(), live)) {
+      void this.removeLeftovers(node.nodeId, `no heartbeat for ${Math.round(live - node.heardAt)} ms`);
     }
-    if (!feedLive(now, this.ownHeardAt, timeoutMs)) return;
     for (const owner of view.owners()) {
-      if (owner !== nodeId && !this.heard.has(owner) && !this.orphanSince.has(owner)) this.orphanSince.set(owner, now);
+      if (owner !== nodeId && !this.heard.has(owner) && !this.orphanSince.has(owner)) this.orphanSince.set(owner, live);
     }
     for (const [owner, since] of this.orphanSince) {
       if (this.heard.has(owner) || view.ownedBy(owner).length === 0) this.orphanSince.delete(owner);
-      else if (now - since >= silenceLimitMs(timeoutMs)) void this.removeLeftovers(owner, 'records without a heartbeat');
+      else if (live - since >= silenceLimitMs(timeoutMs)) void this.removeLeftovers(owner, 'records without a heartbeat');
     }
   }
 
@@ -181,7 +185,7 @@ export class NodeRegistry {
         log.warn({ records: this.options.view.ownedBy(nodeId).length }, 'records of the previous life of this node are still there; going on');
         return;
       }
-      await sleep(Math.round(this.heartbeatIntervalMs / CHECKS_PER_INTERVAL));
+      await sleep(this.heartbeatIntervalMs);
     }
   }
 

@@ -25,7 +25,7 @@ const KV_TIMEOUT_MS = 3000;
 /** Longest the connection may take to drain at close, ms. */
 const DRAIN_TIMEOUT_MS = 2000;
 /** Waits between attempts to open the bucket while JetStream is not ready, ms. */
-const BUCKET_RETRY_MS = 1000;
+const BUCKET_RETRY_MS = 500;
 
 /**
  * Joins the cluster of `config.cluster`: connects to NATS (retrying with a
@@ -94,8 +94,10 @@ export async function openBuckets(connection: NatsConnection, replicas: number, 
     try {
       const state = await js.views.kv(STATE_BUCKET, { ...common, maxValueSize: MAX_RECORD_BYTES, description: 'Shoal cluster state: rooms, participants, tracks, identity holders, node heartbeats' });
       const cleanups = await js.views.kv(CLEANUP_BUCKET, { ...common, maxValueSize: 256, ttl: CLEANUP_TTL_MS, description: 'Shoal: who removes what a gone node left (one key per removal)' });
-      const actual = (await state.status()).replicas;
-      if (actual !== replicas) log.warn({ bucket: STATE_BUCKET, replicas: actual, configured: replicas }, 'the state bucket exists with another replica count; keeping it (change it with `nats stream edit`)');
+      const status = await state.status();
+      if (status.replicas !== replicas) log.warn({ bucket: STATE_BUCKET, replicas: status.replicas, configured: replicas }, 'the state bucket exists with another replica count; keeping it (change it with `nats stream edit`)');
+      // A bucket just created has no stream leader for a moment: writes would find no responder.
+      if (status.replicas > 1 && !status.streamInfo.cluster?.leader) throw new Error('the bucket has no leader yet');
       return { state, cleanups };
     } catch (error) {
       if (Date.now() + BUCKET_RETRY_MS > deadline) throw new Error(`JetStream KV bucket ${STATE_BUCKET} could not be opened: ${errorMessage(error)} (is JetStream enabled on the servers, with ${replicas} of them for ${replicas} replicas?)`);

@@ -37,7 +37,7 @@ interface PendingDelete {
 /** Writes in one reconciliation round at a time. */
 const BATCH = 64;
 /** Waits between failed reconciliation rounds: doubling from the first to the last, ms. */
-const RETRY_WAIT_MS = { first: 250, last: 5000 };
+const RETRY_WAIT_MS = { first: 250, last: 2000 };
 
 export interface OwnRecordsOptions {
   kv: KV;

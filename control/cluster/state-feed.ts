@@ -12,7 +12,7 @@ export interface FeedHandler {
 /** A watch that has not delivered the current values in this long is started again, ms. */
 const CATCH_UP_TIMEOUT_MS = 15_000;
 /** Waits before a failed watch is started again: doubling from the first to the last, ms. */
-const RESTART_WAIT_MS = { first: 250, last: 4000 };
+const RESTART_WAIT_MS = { first: 250, last: 2000 };
 
 /**
  * The bucket's change feed: a KV watch (current values first, markers
