@@ -102,9 +102,12 @@ export class NodeRegistry {
     const nodeId = after?.nodeId ?? before?.nodeId;
     if (!nodeId) return;
     if (nodeId === this.options.nodeId) {
-      if (after) {
+      if (after?.instanceId === this.instanceId) {
         this.clock.ownHeartbeat(this.now());
         this.judge();
+      } else if (after) {
+        // The previous life's heartbeat (at start), or another process running with this node id.
+        if (this.heartbeatTimer) this.warnings.warn('same-node-id', { instance: after.instanceId }, 'another process writes heartbeats with this node id: node ids must be unique');
       } else if (!this.stopped) {
         this.options.log.warn('the heartbeat of this node was removed by another node (it judged this node dead); writing it again');
         void this.heartbeat();
@@ -197,7 +200,8 @@ export class NodeRegistry {
   private async removeLeftovers(owner: string, why: string): Promise<RemovalCounts | undefined> {
     const { view, nodeId, log } = this.options;
     if (this.removing.has(owner)) return undefined;
-    const node = owner === nodeId ? undefined : view.get(nodeKey(owner));
+    // Every node names the election alike: the previous life's heartbeat counts even when this node removes its own leftovers.
+    const node = view.get(nodeKey(owner));
     const records = view.ownedBy(owner);
     const revision = Math.max(node?.revision ?? 0, ...records.map((r) => r.revision));
     const round = this.electionRound(owner, revision);
@@ -214,7 +218,7 @@ export class NodeRegistry {
       this.heard.delete(owner);
       this.orphanSince.delete(owner);
       log.warn({ remoteNode: owner, why, records: records.length }, 'removing what a node that is gone left: its participants, tracks and identities');
-      if (node) await this.options.kv.delete(node.key, { previousSeq: node.revision }).catch(() => {});
+      if (node && owner !== nodeId) await this.options.kv.delete(node.key, { previousSeq: node.revision }).catch(() => {});
       const removed = await this.removeRecords(records);
       log.info({ remoteNode: owner, ...removed, tookMs: Math.round(this.now() - started) }, 'removed');
       return removed;

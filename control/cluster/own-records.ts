@@ -144,7 +144,7 @@ export class OwnRecords {
         wanted.deletedAt = change.revision;
       } else if (wanted.written) {
         wanted.written = false;
-        this.options.log.warn({ key: change.key }, 'a record this node needs was deleted by another node; writing it again');
+        this.warnings.warn('record-deleted', { key: change.key }, 'a record this node needs was deleted by another node; writing it again');
         this.schedule(0);
       }
     } else if (wanted.mode === 'create' && !this.acceptsExisting(wanted, change.after)) {
@@ -186,6 +186,7 @@ export class OwnRecords {
 
   private async write(wanted: Wanted): Promise<boolean> {
     const { kv } = this.options;
+    if (this.closed) return true; // closing: deleteAll has the last word
     wanted.inFlight = true;
     wanted.attempted = true;
     wanted.deletedAt = undefined;
@@ -239,6 +240,7 @@ export class OwnRecords {
   }
 
   private async remove(pending: PendingDelete): Promise<boolean> {
+    if (this.closed) return true;
     try {
       await this.options.kv.delete(pending.key, pending.revision === undefined ? undefined : { previousSeq: pending.revision });
     } catch (error) {

@@ -1,5 +1,6 @@
 import type { KV, KvEntry, QueuedIterator } from 'nats';
 import type { Logger } from 'pino';
+import { RateLimitedLog } from '../logging/rate-limited-log.js';
 
 /** Where the feed delivers. Neither may throw (the feed logs and goes on if one does). */
 export interface FeedHandler {
@@ -29,12 +30,14 @@ export class StateFeed {
   private stopped = false;
   private failures = 0;
   private firstCatchUp: { resolve: () => void; promise: Promise<void> };
+  private readonly warnings: RateLimitedLog;
 
   constructor(
     private readonly kv: KV,
     private readonly handler: FeedHandler,
     private readonly log: Logger,
   ) {
+    this.warnings = new RateLimitedLog(log);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.firstCatchUp = { resolve, promise };
@@ -57,6 +60,7 @@ export class StateFeed {
 
   stop(): void {
     this.stopped = true;
+    this.warnings.flush();
     this.generation++;
     this.watch?.stop();
     this.watch = undefined;
@@ -67,7 +71,7 @@ export class StateFeed {
     let caughtUp = false;
     const stalled = setTimeout(() => {
       if (generation !== this.generation || caughtUp) return;
-      this.log.warn({ timeoutMs: CATCH_UP_TIMEOUT_MS }, 'cluster state watch did not deliver the current values in time; starting it again');
+      this.warnings.warn('watch-stalled', { timeoutMs: CATCH_UP_TIMEOUT_MS }, 'cluster state watch did not deliver the current values in time; starting it again');
       this.resync();
     }, CATCH_UP_TIMEOUT_MS).unref();
     try {
@@ -91,9 +95,9 @@ export class StateFeed {
         if (!caughtUp) seen.add(entry.key);
         this.call(() => this.handler.delivered(entry.key, entry.operation === 'PUT' ? entry.value : undefined, entry.revision));
       }
-      if (generation === this.generation && !this.stopped) this.log.warn('cluster state watch ended; starting it again');
+      if (generation === this.generation && !this.stopped) this.warnings.warn('watch-ended', {}, 'cluster state watch ended; starting it again');
     } catch (error) {
-      if (generation === this.generation && !this.stopped) this.log.warn({ error: (error as Error).message }, 'cluster state watch failed; starting it again');
+      if (generation === this.generation && !this.stopped) this.warnings.warn('watch-failed', { error: (error as Error).message }, 'cluster state watch failed; starting it again');
     } finally {
       clearTimeout(stalled);
     }
