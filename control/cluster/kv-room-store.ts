@@ -142,6 +142,18 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     }
   }
 
+  /** Who holds the identity now, read from the bucket's stream leader (not the view): the last word on a replacement. */
+  async identityHolder(room: string, identity: string): Promise<string | undefined> {
+    const key = identityKey(room, identity);
+    if (!this.options.status.connected) throw new StoreUnavailable('NATS is not reachable: the holder of an identity cannot be read now');
+    try {
+      const current = await this.options.state.get(key);
+      return current?.operation === 'PUT' ? holderOf(key, current.value) : undefined;
+    } catch (error) {
+      throw new StoreUnavailable(`the holder of ${identity} in ${room} could not be read: ${errorMessage(error)}`);
+    }
+  }
+
   async releaseIdentity(room: string, identity: string, participantId: string): Promise<void> {
     const key = identityKey(room, identity);
     const held = [...this.own.records('identity')].some((r) => r.room === room && r.identity === identity && r.participantId === participantId);

@@ -89,6 +89,7 @@ test('five concurrent claims of one identity from five nodes: exactly one holder
     return entry?.state.kind === 'identity' ? entry.state.record.participantId : undefined;
   };
   await waitFor(() => members.every((m) => viewed(m) === holder), 5000, 'every view to name the holder');
+  for (const m of members) assert.equal(await m.store.identityHolder(room, 'alice'), holder, `${m.nodeId} reads the holder from the bucket`);
   const told = (m: TestStore, mine: string) => m.events.some((e) => e.event === 'identityClaimed' && e.payload.participantId !== mine);
   for (let i = 0; i < members.length; i++) {
     if (ids[i] === holder) continue;
