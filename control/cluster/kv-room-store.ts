@@ -45,6 +45,7 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
   private readonly own: OwnRecords;
   private readonly feed: StateFeed;
   private readonly badRecords: RateLimitedLog;
+  private readonly stalls: RateLimitedLog;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   /** Events flow once the start is done. */
@@ -59,6 +60,7 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     const { state: kv, cleanups, status, nodeId, log } = options;
     const connected = () => status.connected;
     this.badRecords = new RateLimitedLog(log);
+    this.stalls = new RateLimitedLog(log);
     this.own = new OwnRecords({ kv, view: this.view, connected, log });
     this.registry = new NodeRegistry({
       kv,
@@ -69,6 +71,9 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
       timeoutMs: options.nodeTimeoutMs,
       log,
       participantsRemoved: (rooms, participantIds) => this.deleteEmptiedRooms(rooms, participantIds),
+      feedStalled: () => {
+        if (this.feed.stalled()) this.stalls.warn('feed-stalled', {}, 'this node\'s heartbeats are written but not heard back: restarting the state watch');
+      },
     });
     this.feed = new StateFeed(kv, { delivered: (key, value, revision) => this.delivered(key, value, revision), caughtUp: (seen) => this.caughtUp(seen) }, log);
   }

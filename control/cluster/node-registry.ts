@@ -20,6 +20,8 @@ export interface NodeRegistryOptions {
   log: Logger;
   /** Participants were removed from these rooms (a dead node's, a previous life's): delete the room records left empty. */
   participantsRemoved(rooms: Set<string>, participantIds: Set<string>): Promise<void>;
+  /** A heartbeat was written but did not come back through the feed in two intervals: the watch is stalled. */
+  feedStalled(): void;
   /** Local monotonic clock, ms. */
   now?: () => number;
 }
@@ -75,6 +77,9 @@ export class NodeRegistry {
   private readonly now: () => number;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatsInFlight = 0;
+  /** The first heartbeat written since the last one heard back: its revision and when it was acknowledged. */
+  private unheard: { revision: number; at: number } | undefined;
+  private heardRevision = 0;
   private stopped = false;
 
   constructor(private readonly options: NodeRegistryOptions) {
@@ -103,6 +108,8 @@ export class NodeRegistry {
     if (!nodeId) return;
     if (nodeId === this.options.nodeId) {
       if (after?.instanceId === this.instanceId) {
+        this.heardRevision = Math.max(this.heardRevision, change.revision);
+        if (this.unheard && change.revision >= this.unheard.revision) this.unheard = undefined;
         this.clock.ownHeartbeat(this.now());
         this.judge();
       } else if (after) {
@@ -151,9 +158,14 @@ export class NodeRegistry {
     const { kv, nodeId, timeoutMs, connected } = this.options;
     if (this.heartbeatsInFlight >= MAX_HEARTBEATS_IN_FLIGHT || this.stopped || !connected()) return;
     this.heartbeatsInFlight++;
+    if (this.unheard && this.now() - this.unheard.at > 2 * this.heartbeatIntervalMs) {
+      this.unheard = undefined;
+      this.options.feedStalled();
+    }
     const record: NodeRecord = { nodeId, instanceId: this.instanceId, startedAtMs: this.startedAtMs, heartbeatAtMs: Date.now(), timeoutMs };
     try {
-      await kv.put(nodeKey(nodeId), encodeStateRecord({ kind: 'node', record }));
+      const revision = await kv.put(nodeKey(nodeId), encodeStateRecord({ kind: 'node', record }));
+      if (revision > this.heardRevision) this.unheard ??= { revision, at: this.now() };
     } catch (error) {
       this.warnings.warn('heartbeat', { error: errorMessage(error) }, 'heartbeat not written');
     } finally {

@@ -282,8 +282,10 @@ export class OwnRecords {
       let ok = true;
       for (let i = 0; i < writes.length; i += BATCH) ok = (await Promise.all(writes.slice(i, i + BATCH).map((w) => this.write(w)))).every(Boolean) && ok;
       for (let i = 0; i < deletes.length; i += BATCH) ok = (await Promise.all(deletes.slice(i, i + BATCH).map((d) => this.remove(d)))).every(Boolean) && ok;
-      if (ok) this.failures = 0;
-      if (writes.length + deletes.length > 0) this.options.log.info({ writes: writes.length, deletes: deletes.length, ok }, 'cluster state reconciled');
+      if (ok) {
+        this.failures = 0;
+        if (writes.length + deletes.length > 0) this.options.log.info({ writes: writes.length, deletes: deletes.length }, 'cluster state reconciled: writes made or lost while NATS was away are in');
+      }
     } finally {
       this.reconciling = false;
     }

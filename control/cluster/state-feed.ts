@@ -12,6 +12,8 @@ export interface FeedHandler {
 
 /** A watch that has not delivered the current values in this long is started again, ms. */
 const CATCH_UP_TIMEOUT_MS = 15_000;
+/** A new watch still catching up is not replaced for seeming stalled before this, ms. */
+const STALL_GRACE_MS = 3000;
 /** Waits before a failed watch is started again: doubling from the first to the last, ms. */
 const RESTART_WAIT_MS = { first: 250, last: 2000 };
 
@@ -29,6 +31,9 @@ export class StateFeed {
   private watch: QueuedIterator<KvEntry> | undefined;
   private stopped = false;
   private failures = 0;
+  private startedAt = 0;
+  /** Whether the current watch has delivered the current values. */
+  private caughtUp = false;
   private firstCatchUp: { resolve: () => void; promise: Promise<void> };
   private readonly warnings: RateLimitedLog;
 
@@ -52,10 +57,18 @@ export class StateFeed {
   /** Replaces the watch with a fresh one. */
   resync(): void {
     if (this.stopped) return;
+    this.startedAt = performance.now();
     const generation = ++this.generation;
     this.watch?.stop();
     this.watch = undefined;
     void this.run(generation);
+  }
+
+  /** The watch seems stalled (the caller's own writes do not come back): replaced, unless the current one is new and still catching up. */
+  stalled(): boolean {
+    if (!this.caughtUp && performance.now() - this.startedAt < STALL_GRACE_MS) return false;
+    this.resync();
+    return true;
   }
 
   stop(): void {
@@ -69,6 +82,7 @@ export class StateFeed {
   private async run(generation: number): Promise<void> {
     const seen = new Set<string>();
     let caughtUp = false;
+    this.caughtUp = false;
     const stalled = setTimeout(() => {
       if (generation !== this.generation || caughtUp) return;
       this.warnings.warn('watch-stalled', { timeoutMs: CATCH_UP_TIMEOUT_MS }, 'cluster state watch did not deliver the current values in time; starting it again');
@@ -79,6 +93,7 @@ export class StateFeed {
         initializedFn: () => {
           if (generation !== this.generation) return;
           caughtUp = true;
+          this.caughtUp = true;
           clearTimeout(stalled);
           this.failures = 0;
           this.call(() => this.handler.caughtUp(seen));
