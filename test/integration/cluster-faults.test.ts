@@ -13,7 +13,10 @@ const open: Array<{ close(): Promise<void> }> = [];
 const closeAll = async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 };
-afterEach(closeAll);
+afterEach(async () => {
+  await env.nats.startAll(); // a failed test may have left servers down
+  await closeAll();
+});
 after(closeAll); // before the cluster's own `after` (registered below): members leave while NATS is up
 const env = natsForThisFile(3);
 
@@ -54,7 +57,8 @@ test('one NATS server of three restarted: its clients reconnect, nobody is judge
   await a!.store.putParticipant(late); // made while a's connection was down or just back
   const reconnectedAt = await back;
   t.diagnostic(`a reconnected to another server ${reconnectedAt - killedAt} ms after its server was killed`);
-  await waitFor(() => b!.seen('participantAdded', late.participantId), 10_000, 'b to see the write a made during the fault');
+  // If the killed server led the bucket's stream, writes wait for a new leader: a Raft election of 4 to 9 s in nats-server 2.9.
+  await waitFor(() => b!.seen('participantAdded', late.participantId), 20_000, 'b to see the write a made during the fault');
   t.diagnostic(`a's write made during the fault seen by b ${b!.seen('participantAdded', late.participantId)!.at - killedAt} ms after the kill`);
 
   await env.nats.restart(server);
@@ -121,9 +125,9 @@ test('a record of a live node deleted behind its back is put back', async () => 
   const alice = participantRecord('back-a', room);
   await a!.store.putParticipant(alice);
   await waitFor(() => b!.seen('participantAdded', alice.participantId), 5000, 'b to see alice');
-  const deletedAt = Date.now();
   await raw.kv.delete(participantKey(room, alice.participantId));
-  await waitFor(() => b!.seen('participantAdded', alice.participantId, deletedAt), 5000, 'alice to come back');
-  assert.ok(b!.seen('participantRemoved', alice.participantId, deletedAt), 'b saw her go, then come back');
+  const events = () => b!.events.filter((e) => e.payload.participantId === alice.participantId).map((e) => e.event);
+  await waitFor(() => events().length === 3, 5000, () => `alice to go and come back at b: ${events().join(', ')}`);
+  assert.deepEqual(events(), ['participantAdded', 'participantRemoved', 'participantAdded']);
   assert.equal((await raw.kv.get(participantKey(room, alice.participantId)))?.operation, 'PUT');
 });

@@ -171,7 +171,7 @@ export class BucketLog {
 
   static async start(nats: NatsCluster): Promise<BucketLog> {
     const connection = await connect({ servers: nats.urls, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-    const kv = await connection.jetstream().views.kv(STATE_BUCKET, { bindOnly: true });
+    const kv = await connection.jetstream().views.kv(STATE_BUCKET, { bindOnly: true, allow_direct: false }); // reads from the leader: current
     const log = new BucketLog(connection, kv);
     const watch = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
     void (async () => {
