@@ -3,6 +3,7 @@ import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../logging/rate-limited-log.js';
 import { StoreUnavailable, type ParticipantRecord, type RoomRecord, type RoomStore, type RoomStoreEvents, type TrackRecord } from '../store/room-store.js';
+import type { DeletionMarkers } from './deletion-markers.js';
 import { errorMessage, isWrongRevision } from './kv-errors.js';
 import type { ConnectionStatus } from './nats-connection.js';
 import { NodeRegistry } from './node-registry.js';
@@ -17,6 +18,8 @@ export interface KvRoomStoreOptions {
   state: KV;
   /** The cleanup election bucket. */
   cleanups: KV;
+  /** The state bucket's deletion markers, purged once old by one node. */
+  markers: DeletionMarkers;
   status: ConnectionStatus;
   nodeId: string;
   nodeTimeoutMs: number;
@@ -25,6 +28,8 @@ export interface KvRoomStoreOptions {
 
 /** How long an identity claim may take before it fails with StoreUnavailable, ms. */
 const CLAIM_TIMEOUT_MS = 5000;
+/** How often old deletion markers are purged (by the live node with the smallest id), ms. */
+const COMPACTION_INTERVAL_MS = 10 * 60_000;
 
 /**
  * The room store of a cluster node, on the JetStream KV bucket of
@@ -47,6 +52,7 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
   private readonly badRecords: RateLimitedLog;
   private readonly stalls: RateLimitedLog;
   private starting: Promise<void> | undefined;
+  private compaction: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   /** Events flow once the start is done. */
   private reporting = false;
@@ -75,7 +81,17 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
         if (this.feed.stalled()) this.stalls.warn('feed-stalled', {}, 'this node\'s heartbeats are written but not heard back: restarting the state watch');
       },
     });
-    this.feed = new StateFeed(kv, { delivered: (key, value, revision) => this.delivered(key, value, revision), caughtUp: (seen) => this.caughtUp(seen) }, log);
+    this.feed = new StateFeed(
+      kv,
+      {
+        delivered: (key, value, revision, createdMs) => {
+          options.markers.seen(key, revision, createdMs, value === undefined);
+          this.delivered(key, value, revision);
+        },
+        caughtUp: (seen) => this.caughtUp(seen),
+      },
+      log,
+    );
   }
 
   get nodeId(): string {
@@ -200,6 +216,11 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     return this.closing;
   }
 
+  /** Purges the deletion markers older than their retention (at `now`); returns how many. */
+  compactDeletionMarkers(now = Date.now()): Promise<number> {
+    return this.options.markers.compact(now);
+  }
+
   private async startOnce(): Promise<void> {
     const { status, log } = this.options;
     status.on('reconnected', this.onReconnected);
@@ -208,6 +229,11 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     await this.registry.start();
     if (this.closing) return;
     this.reporting = true;
+    this.compaction = setInterval(() => {
+      // One node does it: the one with the smallest id this node knows alive (two doing it is harmless).
+      if (!status.connected || this.registry.nodes().some((n) => n.nodeId < this.nodeId)) return;
+      this.compactDeletionMarkers().catch((error) => log.warn({ error: errorMessage(error) }, 'deletion markers not purged'));
+    }, COMPACTION_INTERVAL_MS).unref();
     log.info({ heartbeatMs: this.registry.heartbeatIntervalMs, nodeTimeoutMs: this.options.nodeTimeoutMs, nodes: this.registry.nodes().length }, 'cluster state ready');
   }
 
@@ -221,6 +247,7 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
     const { status, log } = this.options;
     status.off('reconnected', this.onReconnected);
     this.reporting = false;
+    clearInterval(this.compaction);
     this.registry.stop();
     if (!status.connected) {
       log.warn('NATS is not reachable at close: the other nodes remove what this node held after the node timeout');

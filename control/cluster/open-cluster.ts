@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageType, type KV, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config.js';
+import { DeletionMarkers } from './deletion-markers.js';
 import { KvRoomStore } from './kv-room-store.js';
 import { errorMessage } from './kv-errors.js';
 import { ConnectionStatus, connectToNats } from './nats-connection.js';
@@ -22,6 +23,8 @@ export interface Cluster {
 
 /** Timeout of each JetStream request (KV reads and writes), ms. */
 const KV_TIMEOUT_MS = 3000;
+/** Deletion markers stay this long in the state bucket (watchers away longer resync anyway), ms. */
+const MARKER_RETENTION_MS = 3600_000;
 /** Longest the connection may take to drain at close, ms. */
 const DRAIN_TIMEOUT_MS = 2000;
 /** Waits between attempts to open the bucket while JetStream is not ready, ms. */
@@ -52,7 +55,14 @@ export async function openCluster(config: NodeConfig, parentLog: Logger): Promis
   try {
     const status = new ConnectionStatus(connection, log);
     const buckets = await openBuckets(connection, settings.kvReplicas, deadline, log);
-    store = new KvRoomStore({ ...buckets, status, nodeId: config.nodeId, nodeTimeoutMs: settings.nodeTimeoutMs, log });
+    const markers = new DeletionMarkers({
+      jsm: await connection.jetstreamManager({ timeout: KV_TIMEOUT_MS, checkAPI: false }),
+      stream: `KV_${STATE_BUCKET}`,
+      subjectPrefix: `$KV.${STATE_BUCKET}.`,
+      retentionMs: MARKER_RETENTION_MS,
+      log,
+    });
+    store = new KvRoomStore({ ...buckets, markers, status, nodeId: config.nodeId, nodeTimeoutMs: settings.nodeTimeoutMs, log });
     await beforeDeadline(store.start(), deadline, 'the cluster state could not be read');
     const ready = store;
     return {

@@ -4,8 +4,8 @@ import { RateLimitedLog } from '../logging/rate-limited-log.js';
 
 /** Where the feed delivers. Neither may throw (the feed logs and goes on if one does). */
 export interface FeedHandler {
-  /** A value (`undefined`: a DEL or PURGE marker) seen for `key` at `revision`; may repeat. */
-  delivered(key: string, value: Uint8Array | undefined, revision: number): void;
+  /** A value (`undefined`: a DEL or PURGE marker) seen for `key` at `revision`, written at `createdMs` (server clock); may repeat. */
+  delivered(key: string, value: Uint8Array | undefined, revision: number, createdMs: number): void;
   /** A (re)started watch delivered the bucket's current values: keys not in `seen` are gone from the bucket. */
   caughtUp(seen: ReadonlySet<string>): void;
 }
@@ -108,7 +108,7 @@ export class StateFeed {
       for await (const entry of watch) {
         if (generation !== this.generation) break;
         if (!caughtUp) seen.add(entry.key);
-        this.call(() => this.handler.delivered(entry.key, entry.operation === 'PUT' ? entry.value : undefined, entry.revision));
+        this.call(() => this.handler.delivered(entry.key, entry.operation === 'PUT' ? entry.value : undefined, entry.revision, entry.created.getTime()));
       }
       if (generation === this.generation && !this.stopped) this.warnings.warn('watch-ended', {}, 'cluster state watch ended; starting it again');
     } catch (error) {

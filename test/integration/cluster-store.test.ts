@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { freeTcpPort } from '../../bench/harness/ports.js';
 import { openCluster } from '../../control/cluster/open-cluster.js';
-import { identityKey, nodeKey, participantKey, trackKey } from '../../control/cluster/state-keys.js';
+import { DeletionMarkers } from '../../control/cluster/deletion-markers.js';
+import { identityKey, nodeKey, participantKey, STATE_BUCKET, trackKey } from '../../control/cluster/state-keys.js';
 import { encodeStateRecord } from '../../control/cluster/state-records.js';
 import { DEFAULT_CONFIG } from '../../control/config.js';
 import { BucketLog, memoryLog, participantRecord, TestStore, trackRecord, waitFor } from '../support/cluster-stores.js';
@@ -144,6 +145,38 @@ test('entries that are not valid records are ignored, and the members carry on',
   await raw.kv.delete(participantKey(room, 'PA_garbage'));
   await raw.kv.delete(participantKey(room, 'PA_elsewhere'));
   await raw.kv.delete('not-ours.at.all');
+});
+
+test('deletion markers older than their retention are purged, and a value written after a marker stays', async () => {
+  const [a, b] = await stores('marks-a', 'marks-b');
+  const raw = await BucketLog.start(env.nats);
+  open.push(raw);
+  const room = 'marks';
+  const gone = participantRecord('marks-a', room);
+  const kept = participantRecord('marks-a', room);
+  await a!.store.putParticipant(gone);
+  await a!.store.putParticipant(kept);
+  await a!.store.deleteParticipant(room, gone.participantId);
+  await waitFor(() => b!.seen('participantRemoved', gone.participantId), 5000, 'b to see the deletion');
+  assert.equal((await raw.kv.get(participantKey(room, gone.participantId)))?.operation, 'DEL', 'a marker is left');
+  assert.equal(await a!.store.compactDeletionMarkers(), 0, 'young markers stay');
+  assert.ok((await a!.store.compactDeletionMarkers(Date.now() + 2 * 3600_000)) >= 1);
+  assert.equal(await raw.kv.get(participantKey(room, gone.participantId)), null, 'the marker is gone from the stream');
+  assert.equal((await raw.kv.get(participantKey(room, kept.participantId)))?.operation, 'PUT', 'live values are not touched');
+  assert.deepEqual(b!.store.participants(room).map((p) => p.participantId), [kept.participantId]);
+
+  // A marker, then a new value before the purge: the purge stops at the marker's revision.
+  const key = participantKey(room, 'PA_rewritten');
+  const value = new TextEncoder().encode('x');
+  await raw.kv.put(key, value);
+  await raw.kv.delete(key);
+  const marker = (await raw.kv.get(key))!;
+  await raw.kv.put(key, value);
+  const markers = new DeletionMarkers({ jsm: await raw.jetstreamManager(), stream: `KV_${STATE_BUCKET}`, subjectPrefix: `$KV.${STATE_BUCKET}.`, retentionMs: 0, log: memoryLog().log });
+  markers.seen(key, marker.revision, 0, true);
+  assert.equal(await markers.compact(), 1);
+  assert.equal((await raw.kv.get(key))?.operation, 'PUT', 'the value written after the marker stays');
+  await raw.kv.delete(key);
 });
 
 test('NATS unreachable at start: openCluster fails within its bound, naming the URL, after a log line per attempt', async (t) => {

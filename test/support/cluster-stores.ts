@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, KvWatchInclude, type KV, type NatsConnection } from 'nats';
+import { connect, KvWatchInclude, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import pino, { type Logger } from 'pino';
 import { newParticipantId, newTrackId } from '../../control/cluster/ids.js';
 import { openCluster, type Cluster } from '../../control/cluster/open-cluster.js';
@@ -178,6 +178,10 @@ export class BucketLog {
       for await (const e of watch) log.entries.push({ key: e.key, operation: e.operation, revision: e.revision, at: Date.now() });
     })();
     return log;
+  }
+
+  jetstreamManager(): Promise<JetStreamManager> {
+    return this.connection.jetstreamManager();
   }
 
   /** Distinct deletions (DEL or PURGE revisions) of `key` seen. */
