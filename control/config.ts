@@ -45,11 +45,15 @@ export interface NodeConfig {
 export interface ClusterConfig {
   /** NATS server URLs; any one that answers will do (the client learns the others). */
   servers: string[];
-  /** A node whose heartbeat is older than this is dead, ms: its participants and tracks are removed. */
+  /**
+   * A node none of whose heartbeats (every nodeTimeoutMs / 10) has arrived
+   * for this long is dead, ms: its participants, tracks and identity holds
+   * are removed (control/cluster/node-liveness.ts).
+   */
   nodeTimeoutMs: number;
   /** Replicas of each JetStream KV bucket the node creates (1, or 3 on a cluster of three servers or more). */
   kvReplicas: number;
-  /** How long start-up keeps trying to reach NATS before it gives up (exit 1), ms. */
+  /** How long start-up keeps trying to reach NATS (and its JetStream) before it gives up (exit 1), ms. */
   connectTimeoutMs: number;
 }
 

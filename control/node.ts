@@ -3,6 +3,8 @@ import { AccessControl } from './auth/access-control.js';
 import { validateConfig, workerPorts, type NodeConfig } from './config.js';
 import { selectEngine, type EngineSelection } from './http/engine.js';
 import { jsonReply, startHttpServer, type HttpServer } from './http/http-server.js';
+import { NatsDataLink } from './cluster/data-link.js';
+import { openCluster, type Cluster } from './cluster/open-cluster.js';
 import { RoomService } from './rooms/room-service.js';
 import { MemoryRoomStore } from './store/memory-room-store.js';
 import type { RoomStore } from './store/room-store.js';
@@ -10,14 +12,19 @@ import { WorkerPool } from './workers/worker-pool.js';
 
 /**
  * One Shoal node: media workers, the room service, the store and the HTTP /
- * WebSocket listener, started together and drained together.
+ * WebSocket listener, started together and drained together. With
+ * `config.cluster` the node joins a cluster: the store is NATS JetStream KV,
+ * data messages to other nodes' participants go over NATS, and the worker
+ * pool's gateway carries media between nodes.
  */
 export class ShoalNode {
   readonly pool: WorkerPool;
-  readonly rooms: RoomService;
   readonly access: AccessControl;
-  private readonly store: RoomStore;
   private readonly engine: EngineSelection;
+  private cluster: Cluster | undefined;
+  private dataLink: NatsDataLink | undefined;
+  private store: RoomStore | undefined;
+  private roomService: RoomService | undefined;
   private server: HttpServer | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -29,14 +36,17 @@ export class ShoalNode {
     if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
     // Before any worker starts: `--ws-engine uws` with no native build fails here.
     this.engine = selectEngine(config.wsEngine);
-    if (config.cluster) log.warn({ nats: config.cluster.servers }, 'NATS given: clustering is not available yet, running standalone');
     this.access = new AccessControl(config.auth);
     if (this.access.open) {
       log.warn('no auth secret or key configured: anyone who reaches this node can join any room and read /stats (see --auth-secret)');
     }
     this.pool = new WorkerPool(config, log);
-    this.store = new MemoryRoomStore();
-    this.rooms = new RoomService(this.pool, this.store, this.access, config, log);
+  }
+
+  /** The node's rooms (after start). */
+  get rooms(): RoomService {
+    if (!this.roomService) throw new Error('node not started');
+    return this.roomService;
   }
 
   /** The port the HTTP/WebSocket listener is on (after start). */
@@ -48,8 +58,16 @@ export class ShoalNode {
   async start(): Promise<void> {
     const { config } = this;
     this.log.info({ wsEngine: this.engine.engine, detail: this.engine.detail }, 'WebSocket engine chosen');
-    await this.pool.start();
+    // NATS unreachable: openCluster throws (naming the URLs) after --nats-connect-timeout, before anything else started.
+    this.cluster = config.cluster ? await openCluster(config, this.log) : undefined;
+    this.store = this.cluster?.store ?? new MemoryRoomStore();
+    const cluster = this.cluster;
+    this.dataLink = cluster
+      ? new NatsDataLink(cluster.connection, config.nodeId, config.maxMessageBytes, config.limits.maxParticipantsPerRoom, (room, ids, message) => this.rooms.receiveClusterData(room, ids, message), this.log)
+      : undefined;
+    this.roomService = new RoomService(this.pool, this.store, this.access, config, this.log, this.dataLink);
     try {
+      await this.pool.start();
       this.server = await startHttpServer({
         host: config.host,
         port: config.port,
@@ -70,6 +88,7 @@ export class ShoalNode {
       });
     } catch (error) {
       await this.pool.stop();
+      await this.leaveCluster();
       throw error;
     }
     const udpPorts = this.pool.workers.map((_, i) => workerPorts(config, i)).map((p) => (p.portRangeBegin === p.portRangeEnd ? `${p.portRangeBegin}` : `${p.portRangeBegin}-${p.portRangeEnd}`));
@@ -96,6 +115,13 @@ export class ShoalNode {
     };
   }
 
+  /** This node's records are deleted at once (not after the node timeout), then NATS is drained. */
+  private async leaveCluster(): Promise<void> {
+    this.dataLink?.close();
+    if (this.cluster) await this.cluster.close();
+    else await this.store?.close();
+  }
+
   private async drain(): Promise<void> {
     this.log.info('draining');
     let timer: NodeJS.Timeout | undefined;
@@ -109,7 +135,7 @@ export class ShoalNode {
           await this.rooms.drain();
           this.server?.closeSockets();
           await this.pool.stop();
-          await this.store.close();
+          await this.leaveCluster();
         })(),
         timeout,
       ]);

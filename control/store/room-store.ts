@@ -1,13 +1,14 @@
 import type { EventEmitter } from 'node:events';
 import type { shoal } from '../../proto/generated/shoal.js';
 
-type Record<T> = { [K in Exclude<keyof T, '$unknowns'>]-?: NonNullable<T[K]> };
+/** A protobufjs message's properties with every field present. */
+export type Complete<T> = { [K in Exclude<keyof T, '$unknowns'>]-?: NonNullable<T[K]> };
 
 /** Records as proto/cluster.proto defines them, every field present. */
-export type RoomRecord = Record<shoal.cluster.v1.RoomRecord.$Properties>;
-export type ParticipantRecord = Record<shoal.cluster.v1.ParticipantRecord.$Properties>;
-export type TrackRecord = Omit<Record<shoal.cluster.v1.TrackRecord.$Properties>, 'codec'> & {
-  codec: Record<shoal.cluster.v1.CodecRecord.$Properties>;
+export type RoomRecord = Complete<shoal.cluster.v1.RoomRecord.$Properties>;
+export type ParticipantRecord = Complete<shoal.cluster.v1.ParticipantRecord.$Properties>;
+export type TrackRecord = Omit<Complete<shoal.cluster.v1.TrackRecord.$Properties>, 'codec'> & {
+  codec: Complete<shoal.cluster.v1.CodecRecord.$Properties>;
 };
 
 /**
