@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, test } from 'node:test';
-import { MediaPeer, waitUntil } from '../../bench/client/media-peer.js';
+import { MediaPeer } from '../../bench/client/media-peer.js';
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
 import { freeTcpPort } from '../../bench/harness/ports.js';
 import { CLI, loopbackEnv } from '../support/cli.js';
@@ -33,6 +33,14 @@ async function publish(node: number, room: string, identity: string): Promise<{ 
 
 const isLeft = (identity: string) => (e: ServerEvent) => e.message === 'participantLeft' && (e.participantLeft as { identity: string }).identity === identity;
 const isJoined = (identity: string) => (e: ServerEvent) => e.message === 'participantJoined' && (e.participantJoined as { participant: { identity: string } }).participant.identity === identity;
+
+/** Resolves once packets of `trackIds` arrive at `peer` again (polled over 300 ms windows). */
+async function flowing(peer: MediaPeer, trackIds: string[], timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while ((await packetsDuring(peer, trackIds, 300)) === 0) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+}
 
 function listed(peer: MediaPeer): string[] {
   return (peer.joined!.joined as { participants: Array<{ identity: string }> }).participants.map((p) => p.identity).sort();
@@ -83,19 +91,19 @@ describe('cluster faults', { timeout: 240_000 }, () => {
 
     await env.cluster.nats.restart(0);
     const afterOne = performance.now();
-    await waitUntil(async () => (await packetsDuring(remote, trackIds, 300)) > 0, 15_000, 'cross-node media after one server restarted');
+    await flowing(remote, trackIds, 15_000, 'cross-node media after one server restarted');
     process.stderr.write(`one NATS server restarted: cross-node media back after ${Math.round(performance.now() - afterOne)} ms\n`);
 
     let localStalled = false;
+    let stopWatching = false;
     const watchLocal = (async () => {
       while (!stopWatching) if ((await packetsDuring(local, trackIds, 500)) === 0) localStalled = true;
     })();
-    let stopWatching = false;
     await env.cluster.nats.stopAll();
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await env.cluster.nats.startAll();
     const back = performance.now();
-    await waitUntil(async () => (await packetsDuring(remote, trackIds, 300)) > 0, 15_000, 'cross-node media after all servers restarted');
+    await flowing(remote, trackIds, 15_000, 'cross-node media after all servers restarted');
     const resumedMs = performance.now() - back;
     stopWatching = true;
     await watchLocal;
