@@ -147,6 +147,10 @@ export interface WorkerStats {
   retransmissions: number;
   /** NACKed packets not sent again (a repeat within the repeat window, or over the subscriber's retransmission budget). */
   retransmissionsRefused: number;
+  /** NACKed sequence numbers missing here, asked of the track's owner over the bus (another worker or node). */
+  retransmissionsAsked: number;
+  /** Packets sent again onto the bus from this worker's publishers' histories, for other workers' or nodes' NACKs. */
+  retransmissionsResent: number;
   /** Event-loop delay of the media thread over the last interval, ms. */
   eventLoopLagP50Ms: number;
   eventLoopLagP99Ms: number;

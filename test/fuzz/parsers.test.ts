@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { decodeBusFrames, BusFrameError } from '../../media/bus/bus-frames.js';
+import { BusFrameError, countTrackPackets, decodeTrackPackets } from '../../media/bus/track-packets.js';
 import { buildRtxPacket, rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
 import { parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../../media/rtp/rewriter.js';
@@ -128,15 +128,15 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
     });
   });
 
-  test('media bus frames: checked frames or BusFrameError', async (t) => {
+  test('media bus messages: checked packets or BusFrameError; the gateway\'s count agrees', async (t) => {
     await fuzz<Uint8Array>(t, {
       name: 'bus-frames',
       generate: busMessage,
       check: (message) => {
-        for (const frame of decodeBusFrames(message)) {
-          expect(frame.trackId.length > 0 && frame.packet.length > 0, 'a frame has a track and a packet');
-          expect(frame.kind === 'rtp' || frame.kind === 'feedback', 'a frame has a known kind');
-        }
+        const lists = decodeTrackPackets(message);
+        const all = [...lists.rtp, ...lists.resent, ...lists.feedback];
+        expect(all.length === countTrackPackets(message), 'the count is the number of packets protobufjs decodes');
+        expect(all.every((p) => p.length > 0 && p.length <= 65_535), 'every packet has 1 to 65,535 bytes');
       },
       expected: (error) => error instanceof BusFrameError,
     });
