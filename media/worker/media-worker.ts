@@ -108,6 +108,7 @@ export class MediaWorker {
       return this.participants.get(participantId)?.subscriber.sendData(unreliable, message) ?? 'unavailable';
     },
     getStats: () => this.stats(),
+    producers: () => this.router.producerInfos(),
     shutdown: () => this.closeAll(),
     crash: () => {
       setImmediate(() => {

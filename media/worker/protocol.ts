@@ -84,6 +84,8 @@ export interface WorkerRequests {
    */
   sendData: [{ participantId: string; unreliable: boolean; message: string | Uint8Array }, 'sent' | 'unavailable' | 'full'];
   getStats: [Record<string, never>, WorkerStats];
+  /** The tracks this worker receives from its publishers (diagnostics). */
+  producers: [Record<string, never>, ProducerInfo[]];
   /** Closes every connection, releases the binding; the worker exits after answering. */
   shutdown: [Record<string, never>, void];
   /** Diagnostics for recovery tests: the worker throws an uncaught exception. */
