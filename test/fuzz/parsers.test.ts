@@ -2,8 +2,8 @@
  * Fuzzing of the parsers that take network input, in process: the signaling
  * decoder (JSON text frames, protobuf binary frames, data channel messages),
  * SDP offers, RTP and RTCP packets, media bus messages and track wants from other
- * nodes. Each target runs its
- * regression cases and SHOAL_FUZZ_CASES generated ones (10 000 by default).
+ * nodes. Each target runs its regression cases and SHOAL_FUZZ_CASES generated
+ * ones (10 000 by default).
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
