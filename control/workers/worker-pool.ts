@@ -66,6 +66,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.gateway?.alive ? this.gateway.request('getStats', {}) : undefined;
   }
 
+  /** The media gateway thread (undefined without a cluster). */
+  get mediaGateway(): GatewayHandle | undefined {
+    return this.gateway;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.slots.map((w) => w.shutdown()));

@@ -95,6 +95,11 @@ async function serve(message: Extract<ControlMessage, { kind: 'request' }>): Pro
   try {
     if (message.method === 'getStats') response.result = gateway.stats();
     else if (message.method === 'shutdown') await shutdown();
+    else if (message.method === 'crash') {
+      setImmediate(() => {
+        throw new Error('crash requested');
+      });
+    }
     else throw new Error(`unknown request ${String(message.method)}`);
   } catch (error) {
     response.error = { code: 'INTERNAL', message: (error as Error).message };

@@ -16,6 +16,8 @@ export interface GatewayRequests {
   getStats: [Record<string, never>, GatewayStats];
   /** Releases what this node pulls, drains the NATS connection; the thread exits after answering. */
   shutdown: [Record<string, never>, void];
+  /** Diagnostics for recovery tests: the gateway throws an uncaught exception. */
+  crash: [Record<string, never>, void];
 }
 
 export type GatewayEvent =

@@ -240,6 +240,21 @@ describe('media between nodes', { timeout: 120_000 }, () => {
     await unconsume(node2, bob, producers);
   });
 
+  test('a media gateway that fails is replaced; media across nodes resumes', async () => {
+    const { peer: alice, trackIds } = await publisher('m6', 'alice');
+    const bob = await peers2.join('m6-bob', 'bob');
+    await consume(node2, bob, await producersOf(node1, alice));
+    const atBob = await bob.waitForPackets(trackIds[1]!, 50);
+    for (const sfu of [node2, node1]) {
+      const failing = sfu.node.pool.mediaGateway!;
+      await failing.request('crash', {});
+      await waitUntil(() => sfu.node.pool.mediaGateway !== failing, 5000, 'a replacement gateway');
+      await sfu.node.pool.mediaGateway!.ready;
+      const packets = atBob.packets;
+      await waitUntil(() => atBob.packets >= packets + 50, 5000, `media at bob after ${sfu.node.config.nodeId}'s gateway was replaced`);
+    }
+  });
+
   test('NATS restarted: media across nodes resumes within 5 s of NATS being back; media within a node never stops', async (t) => {
     const { peer: alice, trackIds } = await publisher('m5', 'alice');
     const carol = await peers1.join('m5', 'carol');
