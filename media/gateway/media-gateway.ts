@@ -70,8 +70,10 @@ export class MediaGateway {
     bytesIn: 0,
     rtpMessagesOut: 0,
     rtpPacketsOut: 0,
+    rtpBytesOut: 0,
     rtpMessagesIn: 0,
     rtpPacketsIn: 0,
+    rtpBytesIn: 0,
     feedbackMessagesOut: 0,
     feedbackMessagesIn: 0,
     wantMessagesOut: 0,
@@ -220,6 +222,7 @@ export class MediaGateway {
       return;
     }
     this.counts.rtpPacketsIn += packets;
+    this.counts.rtpBytesIn += msg.data.length;
     // Copies: msg.data is a view into the connection's read buffer; each worker gets a buffer to own.
     for (const peer of track.peers) peer.outbox.add(track.trackId, new Uint8Array(msg.data));
     this.turn.schedule();
@@ -298,7 +301,10 @@ export class MediaGateway {
     this.counts.messagesOut++;
     this.counts.bytesOut += payload.length;
     this.counts[`${kind}MessagesOut`]++;
-    if (kind === 'rtp') this.counts.rtpPacketsOut += packets;
+    if (kind === 'rtp') {
+      this.counts.rtpPacketsOut += packets;
+      this.counts.rtpBytesOut += payload.length;
+    }
   }
 
   private async watchConnection(nc: NatsConnection): Promise<void> {

@@ -36,11 +36,13 @@ export interface GatewayStats {
   bytesOut: number;
   messagesIn: number;
   bytesIn: number;
-  /** Messages on shoal.rtp.*, and the RTP packets they carried (resent ones included). */
+  /** Messages on shoal.rtp.*, the RTP packets they carried (resent ones included), and their payload bytes. */
   rtpMessagesOut: number;
   rtpPacketsOut: number;
+  rtpBytesOut: number;
   rtpMessagesIn: number;
   rtpPacketsIn: number;
+  rtpBytesIn: number;
   /** Messages on shoal.fb.* (PLI, FIR, NACK towards publishers). */
   feedbackMessagesOut: number;
   feedbackMessagesIn: number;

@@ -15,7 +15,7 @@ import { sequenceNumber, ssrc as ssrcOf } from '../../media/rtp/rtp-packet.js';
 import { rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
 import { attribute } from '../../media/sdp/sdp.js';
 import type { ProducerInfo, WorkerStats } from '../../media/worker/protocol.js';
-import { NatsServer } from '../support/nats-server.js';
+import { NatsServer } from '../../bench/harness/nats-server.js';
 import { mediaSection, Peers, plisFor, sleep, waitUntil } from '../support/peers.js';
 import { startSfu, type TestSfu } from '../support/sfu.js';
 

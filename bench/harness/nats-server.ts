@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freeTcpPort } from '../../bench/harness/ports.js';
+import { freeTcpPort } from './ports.js';
 
 /** A connection as the server's monitoring endpoint (/connz?subs=1) lists it. */
 export interface NatsConnectionInfo {
@@ -30,7 +30,7 @@ export class NatsServer {
   ) {}
 
   static async start(): Promise<NatsServer> {
-    const server = new NatsServer(await freeTcpPort(), await freeTcpPort(), mkdtempSync(join(tmpdir(), 'shoal-nats-')));
+    const server = new NatsServer(await freeTcpPort(), await freeTcpPort(), mkdtempSync(join(tmpdir(), 'shoal-gateway-nats-')));
     await server.start();
     return server;
   }
@@ -42,7 +42,11 @@ export class NatsServer {
   /** Starts the server (again) and resolves once it answers its health check. */
   async start(): Promise<void> {
     const args = ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-sd', this.storeDir];
-    const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The server ends when our end of the pipe closes: on stop(), and when this process dies
+    // whatever the way (an aborted test would otherwise leave it running).
+    const child = spawn('sh', ['-c', 'exec 3<&0; nats-server "$@" </dev/null & server=$!; (read _ <&3; kill $server 2>/dev/null) & wait $server', 'sh', ...args], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     this.child = child;
@@ -61,7 +65,7 @@ export class NatsServer {
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.stdin!.end();
     await exited;
   }
 
