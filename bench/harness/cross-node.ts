@@ -7,6 +7,9 @@
  *
  *   node dist/bench/harness/cross-node.js [subscribers] [seconds]
  *
+ * (in a loopback-only network namespace, as test/run.sh makes one);
+ * SHOAL_BENCH_PROFILE_DIR=DIR writes V8 CPU profiles of both nodes there.
+ *
  * Reported per phase: CPU per forwarded packet on the subscribers' node (and
  * per received packet on the publisher's), one-way latency at the
  * subscribers, and across nodes the NATS messages and bytes per packet.

@@ -9,13 +9,16 @@ interface PendingPackets {
   resent: Uint8Array[];
   feedback: Uint8Array[];
   count: number;
+  bytes: number;
 }
 
 /**
- * Packets of one track in one message at most (a receiver takes up to 1024):
- * a turn that brings more (after a stall) sends several messages.
+ * Packets and bytes of one track in one message at most (a receiver takes up
+ * to 1024 packets; NATS up to 1 MiB per message by default): a turn that
+ * brings more (after a stall) sends several messages.
  */
 const MAX_BATCH_PACKETS = 256;
+const MAX_BATCH_BYTES = 256 * 1024;
 
 interface Peer {
   id: number;
@@ -184,9 +187,10 @@ export class PortMediaBus implements MediaBus {
 
   private enqueue(peer: Peer, trackId: string, kind: 'rtp' | 'resent' | 'feedback', packet: Uint8Array): void {
     let pending = peer.pending.get(trackId);
-    if (!pending) peer.pending.set(trackId, (pending = { rtp: [], resent: [], feedback: [], count: 0 }));
+    if (!pending) peer.pending.set(trackId, (pending = { rtp: [], resent: [], feedback: [], count: 0, bytes: 0 }));
     pending[kind].push(packet);
-    if (++pending.count >= MAX_BATCH_PACKETS) this.encode(peer, trackId, pending);
+    pending.bytes += packet.length;
+    if (++pending.count >= MAX_BATCH_PACKETS || pending.bytes >= MAX_BATCH_BYTES) this.encode(peer, trackId, pending);
     this.turn.schedule();
   }
 
@@ -207,5 +211,6 @@ export class PortMediaBus implements MediaBus {
     pending.resent.length = 0;
     pending.feedback.length = 0;
     pending.count = 0;
+    pending.bytes = 0;
   }
 }
