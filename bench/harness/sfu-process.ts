@@ -31,7 +31,7 @@ function ticksPerSecond(): number {
 }
 
 /** CPU time (all threads) and resident memory of a process, from /proc. */
-function processUsage(pid: number): { userS: number; systemS: number; rssMB: number } {
+export function processUsage(pid: number): { userS: number; systemS: number; rssMB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

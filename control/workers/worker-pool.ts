@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { GatewayStats } from '../../media/gateway/protocol.js';
 import type { WorkerEvent } from '../../media/worker/protocol.js';
 import { workerPorts, type NodeConfig } from '../config.js';
+import { GatewayHandle } from './gateway-handle.js';
 import { MediaWorkerHandle } from './media-worker-handle.js';
 
 const RESPAWN_DELAY_MS = 100;
 const MAX_RESPAWN_DELAY_MS = 10_000;
+/** Respawn-count key of the gateway (worker slots are 0, 1, ...). */
+const GATEWAY_SLOT = -1;
 
 export interface WorkerPoolEvents {
   /** An event from any worker. */
@@ -18,11 +22,14 @@ export interface WorkerPoolEvents {
 /**
  * The node's media workers: one per slot (`--workers`), each on its own UDP
  * port(s), all connected pairwise by MessagePorts for the in-process media
- * bus. A worker that dies is replaced in its slot with a fresh binding copy.
+ * bus. In a cluster, also the media gateway (media between nodes over NATS),
+ * one more peer of that bus. A worker or gateway that dies is replaced (a
+ * worker in its slot, with a fresh binding copy).
  */
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly slots: MediaWorkerHandle[] = [];
-  /** Consecutive failed starts per slot. */
+  private gateway: GatewayHandle | undefined;
+  /** Consecutive failed starts per slot (GATEWAY_SLOT for the gateway). */
   private readonly respawns = new Map<number, number>();
   private stopping = false;
 
@@ -35,8 +42,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   async start(): Promise<void> {
     for (let slot = 0; slot < this.config.workers; slot++) this.spawn(slot);
-    const versions = await Promise.all(this.slots.map((w) => w.ready));
+    if (this.config.cluster) this.spawnGateway();
+    const versions = await Promise.all(this.slots.map(async (w) => (await w.ready).libraryVersion));
     this.log.info({ workers: this.slots.length, libdatachannel: versions[0] }, 'media workers started');
+    if (this.gateway) await this.gatewayConnected(this.gateway);
   }
 
   get workers(): readonly MediaWorkerHandle[] {
@@ -47,9 +56,43 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.slots[workerId];
   }
 
+  /** What the media gateway last reported (NATS messages and bytes, tracks published and pulled); undefined without a cluster. */
+  get gatewayStats(): GatewayStats | undefined {
+    return this.gateway?.stats;
+  }
+
+  /** The media gateway's counters now (undefined without a cluster, or while it is being replaced). */
+  async fetchGatewayStats(): Promise<GatewayStats | undefined> {
+    return this.gateway?.alive ? this.gateway.request('getStats', {}) : undefined;
+  }
+
+  /** The media gateway thread (undefined without a cluster). */
+  get mediaGateway(): GatewayHandle | undefined {
+    return this.gateway;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.slots.map((w) => w.shutdown()));
+    await this.gateway?.shutdown();
+  }
+
+  /** Waits for the gateway's first NATS connection, at most the cluster's connect timeout. */
+  private async gatewayConnected(gateway: GatewayHandle): Promise<void> {
+    const { servers, connectTimeoutMs } = this.config.cluster!;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the media gateway could not reach NATS at ${servers.join(', ')} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    });
+    try {
+      await Promise.race([gateway.ready, timeout]);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.log.info({ nats: servers }, 'media gateway connected');
   }
 
   private spawn(slot: number): MediaWorkerHandle {
@@ -61,26 +104,46 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     handle.on('exit', ({ failed }) => {
       if (!failed || this.stopping) return;
       this.emit('workerFailed', handle);
-      // Back off when replacements keep failing (a port still taken, say).
-      const delay = Math.min(MAX_RESPAWN_DELAY_MS, RESPAWN_DELAY_MS * 2 ** (this.respawns.get(slot) ?? 0));
-      this.respawns.set(slot, (this.respawns.get(slot) ?? 0) + 1);
-      setTimeout(() => {
-        if (this.stopping) return;
-        this.spawn(slot).ready.then(
-          () => {
-            this.respawns.delete(slot);
-            log.info('replacement media worker ready');
-          },
-          (error) => log.error({ err: error }, 'replacement media worker failed to start'),
-        );
-      }, delay);
+      this.respawn(slot, log, () => this.spawn(slot).ready);
     });
-    for (const other of this.slots) {
-      if (!other || other === handle || !other.alive) continue;
-      const { port1, port2 } = new MessageChannel();
-      handle.connectBusPeer(other.id, port1);
-      other.connectBusPeer(slot, port2);
-    }
+    for (const other of this.slots) if (other && other !== handle && other.alive) this.connect(handle, other);
+    if (this.gateway?.alive) this.connect(handle, this.gateway);
     return handle;
+  }
+
+  private spawnGateway(): GatewayHandle {
+    const { cluster, nodeId, logLevel } = this.config;
+    const log = this.log.child({ thread: 'media-gateway' });
+    const handle = new GatewayHandle({ nodeId, servers: cluster!.servers, logLevel }, log);
+    this.gateway = handle;
+    handle.on('exit', ({ failed }) => {
+      if (!failed || this.stopping) return;
+      this.respawn(GATEWAY_SLOT, log, () => this.spawnGateway().ready);
+    });
+    for (const worker of this.slots) if (worker?.alive) this.connect(worker, handle);
+    return handle;
+  }
+
+  /** A MessageChannel between two peers of the media bus. */
+  private connect(a: MediaWorkerHandle | GatewayHandle, b: MediaWorkerHandle | GatewayHandle): void {
+    const { port1, port2 } = new MessageChannel();
+    a.connectBusPeer(b.id, port1);
+    b.connectBusPeer(a.id, port2);
+  }
+
+  /** Starts a replacement after a delay that grows while replacements keep failing (a port still taken, say). */
+  private respawn(slot: number, log: Logger, start: () => Promise<unknown>): void {
+    const delay = Math.min(MAX_RESPAWN_DELAY_MS, RESPAWN_DELAY_MS * 2 ** (this.respawns.get(slot) ?? 0));
+    this.respawns.set(slot, (this.respawns.get(slot) ?? 0) + 1);
+    setTimeout(() => {
+      if (this.stopping) return;
+      start().then(
+        () => {
+          this.respawns.delete(slot);
+          log.info('replacement ready');
+        },
+        (error) => log.error({ err: error }, 'replacement failed to start'),
+      );
+    }, delay);
   }
 }

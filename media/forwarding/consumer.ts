@@ -3,6 +3,7 @@ import { keepUntilClosed } from '../binding/keep-until-closed.js';
 import { parseFeedback } from '../rtp/rtcp.js';
 import type { RetransmissionBudget } from '../rtp/retransmission-budget.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../rtp/rewriter.js';
+import { sequenceNumber } from '../rtp/rtp-packet.js';
 import { buildRtxPacket } from '../rtp/rtx.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { counters } from './counters.js';
@@ -113,42 +114,62 @@ export class Consumer {
     for (const nack of feedback.nacks) if (nack.ssrc === this.ssrc) this.retransmit(nack.seqs);
   }
 
-  /** Answers a NACK from the source's history, as far as the budget allows. */
+  /**
+   * Answers a NACK from the source's history, as far as the budget allows.
+   * Packets the history lacks are asked of the source (the track's owner, when
+   * it is on another worker or node); `retransmitArrived` sends them if they come.
+   */
   private retransmit(seqs: readonly number[]): void {
-    const history = this.source?.history;
+    const source = this.source;
+    const history = source?.history;
     const budget = this.budget;
-    if (!history || !budget || this.state !== 'open') return;
-    const header = this.retransmitHeader;
+    if (!source || !history || !budget || this.state !== 'open') return;
     const now = performance.now();
+    let missing: number[] | undefined;
     for (let i = 0; i < seqs.length; i++) {
       const seq = seqs[i]!;
       if (budget.exhausted) {
         counters.retransmissionsRefused += seqs.length - i;
-        return;
+        break;
       }
       if (budget.isRepeat(seq, now)) {
         counters.retransmissionsRefused++;
         continue;
       }
       const sourceSeq = this.rewriter.sourceSequenceNumber(seq);
-      const packet = sourceSeq === undefined ? undefined : history.get(sourceSeq);
-      if (!packet) continue;
-      readSourceHeader(packet, header);
-      // The history holds packets by sequence number only: skip one of an earlier source.
-      if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, now)) {
-        if (budget.take(seq, packet.length, now)) {
-          const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
-          if (this.transmit(out)) {
-            counters.retransmissions++;
-            counters.packetsOut++;
-            counters.bytesOut += out.length;
-          }
-        } else {
-          counters.retransmissionsRefused++;
-        }
-      }
-      restoreHeader(packet, header);
+      if (sourceSeq === undefined) continue;
+      const packet = history.get(sourceSeq);
+      if (packet) this.resend(packet, now);
+      else (missing ??= []).push(sourceSeq);
     }
+    if (missing) source.requestRetransmission(missing, this);
+  }
+
+  /** A packet this consumer's NACK named has reached the source's history (sent again by the track's owner). */
+  retransmitArrived(sourceSeq: number): void {
+    const packet = this.source?.history?.get(sourceSeq);
+    if (!packet || !this.budget || this.state !== 'open' || this.budget.exhausted) return;
+    this.resend(packet, performance.now());
+  }
+
+  /** Sends a packet of the history again (RTX when negotiated), paid from the budget; leaves it as it was. */
+  private resend(packet: Uint8Array, now: number): void {
+    const header = this.retransmitHeader;
+    readSourceHeader(packet, header);
+    // The history holds packets by sequence number only: skip one of an earlier source.
+    if (header.ssrc === this.rewriter.sourceSsrc && this.rewriter.rewrite(packet, header, now)) {
+      if (this.budget!.take(sequenceNumber(packet), packet.length, now)) {
+        const out = this.rtx ? buildRtxPacket(packet, this.rtx.ssrc, this.rtx.payloadType, this.nextRtxSeq()) : Buffer.from(packet);
+        if (this.transmit(out)) {
+          counters.retransmissions++;
+          counters.packetsOut++;
+          counters.bytesOut += out.length;
+        }
+      } else {
+        counters.retransmissionsRefused++;
+      }
+    }
+    restoreHeader(packet, header);
   }
 
   /** Sends on the track; false (and closed for good) when the track closed under us. */

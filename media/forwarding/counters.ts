@@ -8,4 +8,8 @@ export const counters = {
   retransmissions: 0,
   /** NACKed packets not sent again: asked for again within the repeat window, or over the subscriber's budget. */
   retransmissionsRefused: 0,
+  /** Sequence numbers a consumer's NACK named that this worker's history lacked, asked of the track's owner over the bus. */
+  retransmissionsAsked: 0,
+  /** Packets this worker sent again onto the bus, from its publishers' histories, in answer to such requests. */
+  retransmissionsResent: 0,
 };

@@ -1,6 +1,8 @@
 import type { Track } from 'node-datachannel';
-import type { MediaBus } from '../bus/media-bus.js';
+import type { FeedbackOrigin, MediaBus } from '../bus/media-bus.js';
 import { buildPli, parseFeedback } from '../rtp/rtcp.js';
+import { RepeatWindow } from '../rtp/repeat-window.js';
+import { DEFAULT_RETRANSMISSION_BUDGET } from '../rtp/retransmission-budget.js';
 import { ReceiveStats } from '../rtp/receive-stats.js';
 import { isRtcp, isRtp } from '../rtp/rtp-packet.js';
 import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
@@ -12,11 +14,16 @@ import { guarded } from '../binding/guard-callbacks.js';
  * A track a publisher sends to this worker (the track belongs to the
  * publisher's transport, which closes it: its m-line may produce again). Every RTP packet goes to the
  * media bus (only if another worker or node subscribed) and to this worker's
- * consumers. Keyframe requests from anywhere end here as a throttled PLI.
+ * consumers. Keyframe requests from anywhere end here as a throttled PLI;
+ * NACKs from other workers or nodes (for packets their own histories lack)
+ * are answered from this one's.
  */
 export class Producer extends TrackSource {
   readonly stats = new ReceiveStats();
   private readonly unregister: () => void;
+  /** Per bus peer that asks: a packet is sent again to it at most once per window. */
+  private readonly resentTo = new Map<FeedbackOrigin, RepeatWindow>();
+  private readonly historySlots: number;
   private closed = false;
 
   constructor(
@@ -27,11 +34,10 @@ export class Producer extends TrackSource {
     signalledSsrc: number | undefined,
   ) {
     super(info, settings);
+    this.historySlots = settings.retransmissionBufferPackets;
     this.mediaSsrc = signalledSsrc;
     track.onMessage(guarded((packet) => this.onPacket(packet)));
-    this.unregister = bus.registerProducer(info.trackId, (rtcp) => {
-      if (parseFeedback(rtcp).keyframe.length > 0) this.requestKeyframe();
-    });
+    this.unregister = bus.registerProducer(info.trackId, (rtcp, from) => this.onBusFeedback(rtcp, from));
   }
 
   /** Sends raw RTCP to the publisher (REMB, PLI). */
@@ -48,11 +54,34 @@ export class Producer extends TrackSource {
     if (this.closed) return;
     this.closed = true;
     this.unregister();
+    this.resentTo.clear();
     super.close();
   }
 
   protected sendKeyframeRequest(): void {
     if (this.mediaSsrc !== undefined) this.sendRtcp(buildPli(SFU_RTCP_SSRC, this.mediaSsrc));
+  }
+
+  /** Feedback of subscribers on other workers or nodes: keyframe requests, and NACKs for packets they lack. */
+  private onBusFeedback(rtcp: Buffer, from: FeedbackOrigin): void {
+    if (this.closed) return;
+    const feedback = parseFeedback(rtcp);
+    if (feedback.keyframe.length > 0) this.requestKeyframe();
+    const history = this.history;
+    if (!history || feedback.nacks.length === 0) return;
+    let sent = this.resentTo.get(from);
+    if (!sent) this.resentTo.set(from, (sent = new RepeatWindow(this.historySlots, DEFAULT_RETRANSMISSION_BUDGET.repeatWindowMs)));
+    const now = performance.now();
+    for (const nack of feedback.nacks) {
+      if (nack.ssrc !== this.mediaSsrc) continue;
+      for (const seq of nack.seqs) {
+        const packet = history.get(seq);
+        if (!packet || sent.isRepeat(seq, now)) continue;
+        sent.mark(seq, now);
+        from.resend(this.info.trackId, packet);
+        counters.retransmissionsResent++;
+      }
+    }
   }
 
   private onPacket(packet: Buffer): void {

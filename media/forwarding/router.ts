@@ -25,6 +25,10 @@ export class Router {
     return this.producers.size;
   }
 
+  producerInfos(): ProducerInfo[] {
+    return [...this.producers.values()].map((producer) => producer.info);
+  }
+
   addProducer(producer: Producer): void {
     this.producers.set(producer.trackId, producer);
   }

@@ -23,11 +23,13 @@ export abstract class TrackSource {
   private readonly keyframes: KeyframeThrottle;
   private readonly header: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
 
+  /** `copyHistory`: packets arrive as views into bus batches, which the history must not keep alive. */
   constructor(
     readonly info: ProducerInfo,
     settings: MediaSettings,
+    copyHistory = false,
   ) {
-    this.history = info.kind === 'video' ? new PacketHistory(settings.retransmissionBufferPackets) : undefined;
+    this.history = info.kind === 'video' ? new PacketHistory(settings.retransmissionBufferPackets, { copy: copyHistory }) : undefined;
     // Guarded: the throttle may send from a timer, where an exception would end the worker.
     this.keyframes = new KeyframeThrottle(guarded(() => this.sendKeyframeRequest()), settings.keyframeRequestIntervalMs);
   }
@@ -50,6 +52,13 @@ export abstract class TrackSource {
   requestKeyframe(): void {
     if (this.info.kind === 'video') this.keyframes.request();
   }
+
+  /**
+   * Packets a consumer's NACK named that the history here lacks (source
+   * sequence numbers). A remote source asks the track's owner to send them
+   * again; the publisher's own worker has nowhere else to look.
+   */
+  requestRetransmission(_sourceSeqs: readonly number[], _consumer: Consumer): void {}
 
   close(): void {
     this.keyframes.close();

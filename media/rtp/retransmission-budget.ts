@@ -1,3 +1,5 @@
+import { RepeatWindow } from './repeat-window.js';
+
 /**
  * How much one subscriber's NACKs may make the SFU send again (RFC 4585
  * generic NACK answered from the packet history). A NACK costs the client a
@@ -32,16 +34,11 @@ export const DEFAULT_RETRANSMISSION_BUDGET: Omit<RetransmissionBudgetOptions, 's
 
 export class RetransmissionBudget {
   private credit: number;
-  private readonly seqs: Int32Array;
-  private readonly sentAt: Float64Array;
-  private readonly mask: number;
+  private readonly sent: RepeatWindow;
 
   constructor(private readonly options: RetransmissionBudgetOptions) {
-    if (options.slots <= 0 || (options.slots & (options.slots - 1)) !== 0) throw new Error('slots must be a power of two');
     this.credit = options.burstBytes;
-    this.seqs = new Int32Array(options.slots).fill(-1);
-    this.sentAt = new Float64Array(options.slots);
-    this.mask = options.slots - 1;
+    this.sent = new RepeatWindow(options.slots, options.repeatWindowMs);
   }
 
   /** Counts `bytes` of media sent to the subscriber towards the credit. */
@@ -56,8 +53,7 @@ export class RetransmissionBudget {
 
   /** Whether `seq` was retransmitted less than the repeat window before `now`. */
   isRepeat(seq: number, now: number): boolean {
-    const slot = seq & this.mask;
-    return this.seqs[slot] === seq && now - this.sentAt[slot]! < this.options.repeatWindowMs;
+    return this.sent.isRepeat(seq, now);
   }
 
   /**
@@ -67,9 +63,7 @@ export class RetransmissionBudget {
   take(seq: number, bytes: number, now: number): boolean {
     if (this.isRepeat(seq, now) || bytes > this.credit) return false;
     this.credit -= bytes;
-    const slot = seq & this.mask;
-    this.seqs[slot] = seq;
-    this.sentAt[slot] = now;
+    this.sent.mark(seq, now);
     return true;
   }
 }

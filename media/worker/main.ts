@@ -37,7 +37,7 @@ binding.initLogger(
   }),
 );
 
-const bus = new PortMediaBus((error) => limitedLog.error('media bus message failed', { err: error }, 'media bus message failed'));
+const bus = new PortMediaBus(init.nodeId, (error) => limitedLog.error('media bus message failed', { err: error }, 'media bus message failed'));
 const worker = new MediaWorker(init.nodeId, init.workerId, binding, init.settings, bus, (event) => post({ kind: 'event', ...event } as WorkerEvent), log, limitedLog);
 let exiting = false;
 

@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'n
 import type { Logger } from 'pino';
 import { heldHandles } from '../binding/keep-until-closed.js';
 import type { Binding } from '../binding/load-binding.js';
-import type { PortMediaBus } from '../bus/port-media-bus.js';
+import type { MediaBus } from '../bus/media-bus.js';
 import { counters } from '../forwarding/counters.js';
 import { Router } from '../forwarding/router.js';
 import { SdpError } from '../sdp/sdp.js';
@@ -56,7 +56,7 @@ export class MediaWorker {
     readonly workerId: number,
     binding: Binding,
     settings: MediaSettings,
-    readonly bus: PortMediaBus,
+    readonly bus: MediaBus,
     emit: EmitEvent,
     private readonly log: Logger,
     limitedLog: RateLimitedLog,
@@ -129,6 +129,7 @@ export class MediaWorker {
       return this.participants.get(participantId)?.subscriber?.sendData(unreliable, message) ?? 'unavailable';
     },
     getStats: () => this.stats(),
+    producers: () => this.router.producerInfos(),
     shutdown: () => this.closeAll(),
     crash: () => {
       setImmediate(() => {

@@ -102,6 +102,8 @@ export interface WorkerRequests {
    */
   sendData: [{ participantId: string; unreliable: boolean; message: string | Uint8Array }, 'sent' | 'unavailable' | 'full'];
   getStats: [Record<string, never>, WorkerStats];
+  /** The tracks this worker receives from its publishers (diagnostics). */
+  producers: [Record<string, never>, ProducerInfo[]];
   /** Closes every connection, releases the binding; the worker exits after answering. */
   shutdown: [Record<string, never>, void];
   /** Diagnostics for recovery tests: the worker throws an uncaught exception. */
@@ -165,6 +167,10 @@ export interface WorkerStats {
   retransmissions: number;
   /** NACKed packets not sent again (a repeat within the repeat window, or over the subscriber's retransmission budget). */
   retransmissionsRefused: number;
+  /** NACKed sequence numbers missing here, asked of the track's owner over the bus (another worker or node). */
+  retransmissionsAsked: number;
+  /** Packets sent again onto the bus from this worker's publishers' histories, for other workers' or nodes' NACKs. */
+  retransmissionsResent: number;
   /** Event-loop delay of the media thread over the last interval, ms. */
   eventLoopLagP50Ms: number;
   eventLoopLagP99Ms: number;

@@ -3,7 +3,7 @@ import { shoal } from '../../proto/generated/shoal.js';
 import { mutateBytes, mutateText, seedOffers, type Random } from './kit.js';
 
 const { ClientMessage } = shoal.signaling.v1;
-const { MediaFrameBatch } = shoal.media.v1;
+const { TrackPackets, TrackWants } = shoal.media.v1;
 
 /** The largest signaling frame the node takes by default. */
 const MAX_FRAME = 64 * 1024;
@@ -121,14 +121,22 @@ export function publisherOffer(rng: Random): string {
   return mutateText(rng, offer, MAX_FRAME);
 }
 
-/** A media bus message: a MediaFrameBatch of random frames, mutated, or raw bytes. */
+/** A media bus message: a TrackPackets of random packets, mutated, or raw bytes. */
 export function busMessage(rng: Random): Uint8Array {
   if (rng.chance(0.1)) return rng.bytes(rng.int(300));
-  const frames = Array.from({ length: rng.int(6) }, () => ({
-    trackId: rng.chance(0.8) ? `PA_${rng.int(1000)}-t${rng.int(9)}` : rng.interestingString(),
-    kind: rng.pick([0, 1, 2, -1]),
-    packet: rng.bytes(rng.int(1400)),
+  const packets = () => Array.from({ length: rng.int(4) }, () => rng.bytes(rng.int(1400)));
+  const encoded = TrackPackets.encode({ rtp: packets(), resent: packets(), feedback: packets() }).finish();
+  return rng.chance(0.5) ? encoded : mutateBytes(rng, encoded, 64 * 1024);
+}
+
+/** A want message between nodes: a TrackWants of random wants, mutated, or raw bytes. */
+export function wantsMessage(rng: Random): Uint8Array {
+  if (rng.chance(0.1)) return rng.bytes(rng.int(300));
+  const tracks = Array.from({ length: rng.int(5) }, () => ({
+    trackId: rng.chance(0.8) ? `TR_${rng.int(1_000_000)}` : rng.interestingString(),
+    workerId: rng.chance(0.9) ? rng.int(8) : rng.int(1_000_000),
+    released: rng.chance(0.3),
   }));
-  const encoded = MediaFrameBatch.encode({ frames }).finish();
+  const encoded = TrackWants.encode({ nodeId: rng.chance(0.9) ? `node-${rng.int(9)}` : rng.interestingString(), tracks }).finish();
   return rng.chance(0.5) ? encoded : mutateBytes(rng, encoded, 64 * 1024);
 }

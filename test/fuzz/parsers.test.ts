@@ -1,12 +1,15 @@
 /**
  * Fuzzing of the parsers that take network input, in process: the signaling
  * decoder (JSON text frames, protobuf binary frames, data channel messages),
- * SDP offers, RTP and RTCP packets, and media bus frames. Each target runs its
- * regression cases and SHOAL_FUZZ_CASES generated ones (10 000 by default).
+ * SDP offers, RTP and RTCP packets, media bus messages and track wants from other
+ * nodes. Each target runs its regression cases and SHOAL_FUZZ_CASES generated
+ * ones (10 000 by default).
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { decodeBusFrames, BusFrameError } from '../../media/bus/bus-frames.js';
+import { BusFrameError, countTrackPackets, decodeTrackPackets } from '../../media/bus/track-packets.js';
+import { decodeTrackWants, TrackWantsError } from '../../media/gateway/track-wants.js';
+import { isIdToken } from '../../media/gateway/subjects.js';
 import { buildRtxPacket, rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
 import { parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../../media/rtp/rewriter.js';
@@ -15,7 +18,7 @@ import { preparePublisherOffer } from '../../media/sdp/publisher-offer.js';
 import { parseSdp, SdpError } from '../../media/sdp/sdp.js';
 import { decodeClientMessage, decodeDataMessage, ProtocolError } from '../../control/signaling/codec.js';
 import { shoal } from '../../proto/generated/shoal.js';
-import { busMessage, publisherOffer, rtcpPacket, rtpPacket, signalingJson, signalingProtobuf } from './generators.js';
+import { busMessage, wantsMessage, publisherOffer, rtcpPacket, rtpPacket, signalingJson, signalingProtobuf } from './generators.js';
 import { FuzzFinding, runFuzz, type FuzzTarget, type Input } from './kit.js';
 
 const { ClientMessage } = shoal.signaling.v1;
@@ -128,17 +131,31 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
     });
   });
 
-  test('media bus frames: checked frames or BusFrameError', async (t) => {
+  test('media bus messages: checked packets or BusFrameError; the gateway\'s count agrees', async (t) => {
     await fuzz<Uint8Array>(t, {
       name: 'bus-frames',
       generate: busMessage,
       check: (message) => {
-        for (const frame of decodeBusFrames(message)) {
-          expect(frame.trackId.length > 0 && frame.packet.length > 0, 'a frame has a track and a packet');
-          expect(frame.kind === 'rtp' || frame.kind === 'feedback', 'a frame has a known kind');
-        }
+        const lists = decodeTrackPackets(message);
+        const all = [...lists.rtp, ...lists.resent, ...lists.feedback];
+        expect(all.length === countTrackPackets(message), 'the count is the number of packets protobufjs decodes');
+        expect(all.every((p) => p.length > 0 && p.length <= 65_535), 'every packet has 1 to 65,535 bytes');
       },
       expected: (error) => error instanceof BusFrameError,
+    });
+  });
+
+  test('track wants from other nodes: checked wants or TrackWantsError', async (t) => {
+    await fuzz<Uint8Array>(t, {
+      name: 'track-wants',
+      generate: wantsMessage,
+      check: (message) => {
+        const { nodeId, wants } = decodeTrackWants(message);
+        expect(isIdToken(nodeId), 'the node id can stand in a subject');
+        expect(wants.length <= 1000, 'at most 1000 wants');
+        expect(wants.every((w) => isIdToken(w.trackId) && Number.isInteger(w.workerId) && w.workerId >= 0 && w.workerId <= 255), 'every want is usable');
+      },
+      expected: (error) => error instanceof TrackWantsError,
     });
   });
 });

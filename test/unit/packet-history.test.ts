@@ -118,4 +118,34 @@ describe('PacketHistory', () => {
     h.store(rtp(1024));
     assert.equal(h.get(0), undefined);
   });
+
+  test('a copying history keeps its own copy: the stored buffer may change or go away', () => {
+    const h = new PacketHistory(8, { copy: true });
+    const batch = Buffer.alloc(64);
+    const p = batch.subarray(8, 24);
+    rtp(21, 0xabcd).copy(p);
+    h.store(p);
+    const kept = h.get(21)!;
+    assert.deepEqual(Buffer.from(kept), rtp(21, 0xabcd));
+    assert.notEqual(kept.buffer, batch.buffer, 'not a view of the batch');
+    batch.fill(0);
+    assert.deepEqual(Buffer.from(h.get(21)!), rtp(21, 0xabcd));
+  });
+
+  test('a copying history reuses its slot buffers and grows one for a larger packet', () => {
+    const h = new PacketHistory(4, { copy: true });
+    h.store(rtp(1, 1));
+    const first = h.get(1)!;
+    h.store(rtp(5, 5));
+    const again = h.get(5)!;
+    assert.equal(again.buffer, first.buffer, 'the same slot buffer');
+    assert.equal(h.get(1), undefined);
+    const big = Buffer.alloc(3000);
+    rtp(9, 9).copy(big);
+    h.store(big);
+    assert.equal(h.get(9)!.length, 3000);
+    assert.deepEqual(Buffer.from(h.get(9)!.subarray(0, 16)), rtp(9, 9));
+    h.store(rtp(13, 13));
+    assert.equal(h.get(13)!.length, 16, 'a slot answers with the length of what it holds');
+  });
 });
