@@ -112,6 +112,8 @@ export class ShoalNode {
       participants: this.rooms.participantCount,
       workers: this.pool.workers.map((w) => ({ id: w.id, alive: w.alive, ...w.stats })),
       roomList: this.rooms.dump(),
+      // Media between nodes: NATS messages and bytes, tracks published to and pulled from other nodes.
+      ...(this.config.cluster ? { gateway: this.pool.gatewayStats ?? null } : {}),
     };
   }
 
