@@ -305,6 +305,7 @@ export class KvRoomStore extends EventEmitter<RoomStoreEvents> implements RoomSt
       const change = this.view.forget(key);
       if (change) this.changed(change);
     }
+    this.own.missingFrom(seen);
     this.own.reconcile();
   }
 

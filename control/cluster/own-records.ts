@@ -152,6 +152,19 @@ export class OwnRecords {
     }
   }
 
+  /**
+   * A fresh watch caught up without delivering any of `seen`'s complement: a
+   * record this node wrote that is not among `seen` was deleted while the old
+   * watch was blind (this node was cut off or frozen): it is written again.
+   */
+  missingFrom(seen: ReadonlySet<string>): void {
+    for (const wanted of this.wanted.values()) {
+      if (seen.has(wanted.key) || wanted.inFlight || !wanted.written) continue;
+      wanted.written = false;
+      this.warnings.warn('record-deleted', { key: wanted.key }, 'a record this node needs was deleted by another node; writing it again');
+    }
+  }
+
   /** Writes everything not known to be in the bucket, and retries failed deletions (after a reconnect, and after failures). */
   reconcile(): void {
     this.schedule(0);

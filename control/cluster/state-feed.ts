@@ -6,7 +6,7 @@ import { RateLimitedLog } from '../logging/rate-limited-log.js';
 export interface FeedHandler {
   /** A value (`undefined`: a DEL or PURGE marker) seen for `key` at `revision`, written at `createdMs` (server clock); may repeat. */
   delivered(key: string, value: Uint8Array | undefined, revision: number, createdMs: number): void;
-  /** A (re)started watch delivered the bucket's current values: keys not in `seen` are gone from the bucket. */
+  /** A (re)started watch delivered the bucket's current values: keys not in `seen` (markers included) hold no value. */
   caughtUp(seen: ReadonlySet<string>): void;
 }
 
@@ -107,7 +107,11 @@ export class StateFeed {
       this.watch = watch;
       for await (const entry of watch) {
         if (generation !== this.generation) break;
-        if (!caughtUp) seen.add(entry.key);
+        // `seen`: the keys that hold a value now (a marker says the key is gone).
+        if (!caughtUp) {
+          if (entry.operation === 'PUT') seen.add(entry.key);
+          else seen.delete(entry.key);
+        }
         this.call(() => this.handler.delivered(entry.key, entry.operation === 'PUT' ? entry.value : undefined, entry.revision, entry.created.getTime()));
       }
       if (generation === this.generation && !this.stopped) this.warnings.warn('watch-ended', {}, 'cluster state watch ended; starting it again');

@@ -120,13 +120,15 @@ describe('cluster faults', { timeout: 240_000 }, () => {
     const held = await join(2, 'cutoff', 'held');
     const pid = env.cluster.nodes[2]!.served.child.pid!;
     process.kill(pid, 'SIGSTOP');
+    let back: Promise<ServerEvent>;
     try {
       await watcher.signaling.waitFor(isLeft('held'), NODE_TIMEOUT_MS * 3, 'the cut-off node to be dead');
+      back = watcher.signaling.next('participantJoined', 15_000, isJoined('held'));
     } finally {
       process.kill(pid, 'SIGCONT');
     }
     const resumed = performance.now();
-    await watcher.signaling.waitFor(isJoined('held'), 15_000, 'the participant to reappear');
+    await back;
     process.stderr.write(`cut-off node back: its participant reappeared after ${Math.round(performance.now() - resumed)} ms\n`);
     const late = await join(1, 'cutoff', 'late');
     assert.deepEqual(listed(late), ['held', 'watcher']);

@@ -1,4 +1,5 @@
 import { after, before } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
 import { loopbackEnv, serve, stopServed, type Served } from './cli.js';
 import { NatsCluster } from './nats.js';
 import { waitUntil } from './peers.js';
@@ -34,7 +35,7 @@ export class ShoalCluster {
     private readonly options: ClusterNodeOptions = {},
   ) {}
 
-  /** Starts node `n<index + 1>` (again, after a kill or stop: same node id, same ports). */
+  /** Starts node `n<index + 1>` (again, after a kill or stop: same node id and UDP ports). */
   async startNode(index: number): Promise<ClusterNode> {
     const previous = this.nodes[index];
     const nodeId = `n${index + 1}`;
@@ -47,7 +48,8 @@ export class ShoalCluster {
       SHOAL_LOG_LEVEL: process.env.SHOAL_TEST_LOG ?? 'info',
       ...this.options.env,
     };
-    const served = await serve(previous ? { ...env, SHOAL_PORT: String(previous.served.port) } : env);
+    // A new HTTP port: the killed process's may not be free again yet (its UDP ports are).
+    const served = await serve(env);
     const node = { nodeId, served, url: `ws://127.0.0.1:${served.port}/ws`, httpUrl: `http://127.0.0.1:${served.port}`, env };
     this.nodes[index] = node;
     return node;
@@ -84,7 +86,8 @@ export class ShoalCluster {
 
 /**
  * A real 3-server NATS cluster and `nodes` Shoal node processes joined to it,
- * started before the file's first test and removed after its last.
+ * started before the file's first test and removed after its last. Close the
+ * file's clients before its last test ends.
  */
 export function shoalClusterForThisFile(nodes = 3, options: ClusterNodeOptions = {}): { cluster: ShoalCluster } {
   const env = {} as { cluster: ShoalCluster };
@@ -96,6 +99,8 @@ export function shoalClusterForThisFile(nodes = 3, options: ClusterNodeOptions =
   after(async () => {
     await env.cluster?.close();
     await env.cluster?.nats.close();
+    // The test's own clients hold the binding: release it, or the process would not exit.
+    nodeDataChannel.cleanup();
   });
   return env;
 }
