@@ -6,16 +6,16 @@ import type * as ShoalClientModule from '../../control/web/shoal-client.js';
 import { SignalingClient } from '../../bench/client/signaling-client.js';
 import { connectionStats, joinWithDemoPage, launchChromium, openPage, sleep } from '../support/chromium.js';
 import { loopbackEnv, serve, stopServed, type Served } from '../support/cli.js';
+import { NatsCluster } from '../support/nats.js';
 import { startSfu } from '../support/sfu.js';
 
 /**
  * The browser client rejoins through another node when its node is lost.
  * Every node is a `shoal serve` process of its own, so that it can be killed.
- *
- * The nodes are not clustered yet: the viewer on node 2 sees the publisher
- * only once the publisher has moved to node 2. With cross-node rooms, start
- * the nodes with `--nats` in `startNodes` (and the viewer can also check that
- * it decoded the publisher before the fault); nothing else changes.
+ * Most tests run unclustered nodes (the viewer on node 2 sees the publisher
+ * once the publisher has moved to node 2); the cluster test runs three nodes
+ * on a real 3-server NATS cluster with the viewer on node 3, which decodes
+ * the publisher before the fault and again after it moved.
  */
 
 interface TestNode {
@@ -26,6 +26,7 @@ interface TestNode {
 }
 
 let browser: Browser;
+let nats: NatsCluster | undefined;
 const running: TestNode[] = [];
 const sockets: SignalingClient[] = [];
 
@@ -39,6 +40,7 @@ afterEach(async () => {
 });
 after(async () => {
   await browser?.close();
+  await nats?.close();
 });
 
 /** `count` nodes on loopback, one media worker each, `env` added to their environment. */
@@ -176,6 +178,8 @@ async function framesDecoded(viewer: Page, trackId: string): Promise<number> {
 }
 
 interface Move {
+  /** Three nodes on a NATS cluster, the viewer on node 3 (not the node the publisher moves to). */
+  cluster?: boolean;
   /** Makes node 1 go. */
   fault: (node: TestNode) => Promise<void>;
   /** The `reconnecting` reason expected. */
@@ -189,19 +193,25 @@ interface Move {
  * node 2; the fault makes node 1 go; alice must come back through node 2 and
  * bob decode her video. The times from the fault go to the test's diagnostics.
  */
-async function publisherMovesOn(t: TestContext, { fault, reason: expectedReason, reconnect }: Move): Promise<void> {
-  const [node1, node2] = await startNodes(2);
+async function publisherMovesOn(t: TestContext, { fault, reason: expectedReason, reconnect, cluster }: Move): Promise<void> {
+  const [node1, node2, node3] = cluster ? await startClusterNodes() : await startNodes(2);
+  const viewerNode = cluster ? node3! : node2!;
   const room = 'moving';
   const alice = reconnect ? await scriptedPublisher([node1!, node2!], room, 'alice', { reconnect }) : await demoPublisher([node1!, node2!], room, 'alice');
-  const { page: bob, problems: bobProblems } = await openPage(browser, node2!.httpUrl);
+  const { page: bob, problems: bobProblems } = await openPage(browser, viewerNode.httpUrl);
   await joinWithDemoPage(bob, room, 'bob');
   const start = await alice.evaluate(() => {
     const client = (window as unknown as TestWindow).testClient;
     return { url: client.url, participantId: client.participantId };
   });
   assert.equal(start.url, node1!.url, 'alice starts on node 1');
-  // Alice is sending video through node 1 (with a cluster: and bob decodes it).
+  // Alice is sending video through node 1 (with a cluster: and bob decodes it on node 3).
   await waitFor(async () => (await framesSent(alice)) > 10, () => 'alice sending video through node 1', 10_000);
+  if (cluster) {
+    const before = await bob.evaluate(() => [...window.shoalDemo.client!.remoteTracks.values()].find((r) => r.identity === 'alice' && r.kind === 'video')?.trackId);
+    assert.ok(before, 'bob on node 3 receives alice on node 1');
+    await waitFor(async () => (await framesDecoded(bob, before)) > 0, () => "bob decoding alice's video across nodes", 15_000);
+  }
 
   const faultAt = Date.now();
   await fault(node1!);
@@ -217,7 +227,7 @@ async function publisherMovesOn(t: TestContext, { fault, reason: expectedReason,
       if ((await framesDecoded(bob, video)) > 0) decodedAt = Date.now();
       return decodedAt > 0;
     },
-    () => `bob decoding alice's video ${video} through node 2`,
+    () => `bob decoding alice's video ${video} through ${cluster ? 'node 3' : 'node 2'}`,
     30_000,
   );
   // And it keeps playing, in alice's tile.
@@ -238,6 +248,14 @@ async function publisherMovesOn(t: TestContext, { fault, reason: expectedReason,
   assert.equal(reconnected.trackIds!.length, 2, 'audio and video published again');
   assert.ok(!log.some((e) => e.type === 'left' || e.type === 'close'), JSON.stringify(log));
   const tracksAtBob = await bob.evaluate(() => [...window.shoalDemo.client!.remoteTracks.keys()]);
+  if (cluster) {
+    // Node 1's old tracks go once the cluster has noticed it is gone.
+    await waitFor(
+      async () => (await bob.evaluate(() => [...window.shoalDemo.client!.remoteTracks.values()].filter((r) => r.identity === 'alice').length)) === 2,
+      () => "node 1's tracks of alice removed at bob",
+      15_000,
+    );
+  }
   for (const id of reconnected.trackIds!) assert.ok(tracksAtBob.includes(id), `bob receives the republished track ${id}: ${tracksAtBob}`);
   // Alice receives bob (a publisher on the demo page too) on her new subscriber connection.
   await alice.waitForFunction(
@@ -263,7 +281,25 @@ async function publisherMovesOn(t: TestContext, { fault, reason: expectedReason,
   }
 }
 
+/** Three nodes (n1, n2, n3) on a real 3-server NATS cluster (started once for the file), one media worker each. */
+async function startClusterNodes(): Promise<TestNode[]> {
+  nats ??= await NatsCluster.start(3);
+  const servers = nats.servers.map((s) => s.url).join(',');
+  const nodes: TestNode[] = [];
+  for (const id of ['n1', 'n2', 'n3']) {
+    const served = await serve({ ...(await loopbackEnv()), SHOAL_WORKERS: '1', SHOAL_NATS_URL: servers, SHOAL_NODE_ID: id, SHOAL_NODE_TIMEOUT: '3000' });
+    const node = { served, url: `ws://127.0.0.1:${served.port}/ws`, httpUrl: `http://127.0.0.1:${served.port}` };
+    running.push(node);
+    nodes.push(node);
+  }
+  return nodes;
+}
+
 const MOVES: Array<[string, Move]> = [
+  [
+    "a cluster: SIGKILL of the publisher's node 1; it comes back through node 2 and the viewer on node 3 decodes it again",
+    { reason: 'SOCKET_CLOSED', cluster: true, fault: async (node) => assert.equal(await stopServed(node.served, 'SIGKILL'), null) },
+  ],
   [
     "SIGKILL of the publisher's node: the demo publisher rejoins through the next node and the viewer decodes it again",
     { reason: 'SOCKET_CLOSED', fault: async (node) => assert.equal(await stopServed(node.served, 'SIGKILL'), null) },
