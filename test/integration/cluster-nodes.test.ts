@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { afterEach, describe, test } from 'node:test';
-import { MediaPeer } from '../../bench/client/media-peer.js';
+import { describe, test } from 'node:test';
+import { latestTrackId, type MediaPeer } from '../../bench/client/media-peer.js';
 import type { ServerEvent } from '../../bench/client/signaling-client.js';
 import { freeTcpPort } from '../../bench/harness/ports.js';
 import { CLI, loopbackEnv } from '../support/cli.js';
@@ -11,25 +11,8 @@ import { shoalClusterForThisFile } from '../support/shoal-cluster.js';
 const NODE_TIMEOUT_MS = 3000;
 // Three Shoal processes (n1, n2, n3) on a real 3-server NATS cluster; dead nodes are noticed after 3 s.
 const env = shoalClusterForThisFile(3, { nodeTimeoutMs: NODE_TIMEOUT_MS });
-const open: MediaPeer[] = [];
-
-afterEach(() => {
-  for (const peer of open.splice(0)) peer.close();
-});
-
-async function join(node: number, room: string, identity: string): Promise<MediaPeer> {
-  const peer = await MediaPeer.join({ url: env.cluster.nodes[node]!.url, room, identity });
-  open.push(peer);
-  return peer;
-}
-
-async function publish(node: number, room: string, identity: string): Promise<{ peer: MediaPeer; trackIds: string[] }> {
-  const peer = await join(node, room, identity);
-  const tracks = await peer.publish({ audio: true, video: 'VP8' });
-  await peer.waitPublisherConnected();
-  peer.startMedia();
-  return { peer, trackIds: tracks.map((t) => t.trackId) };
-}
+const join = (node: number, room: string, identity: string) => env.cluster.join(node, room, identity);
+const publish = (node: number, room: string, identity: string) => env.cluster.publish(node, room, identity);
 
 const isLeft = (identity: string) => (e: ServerEvent) => e.message === 'participantLeft' && (e.participantLeft as { identity: string }).identity === identity;
 const isJoined = (identity: string) => (e: ServerEvent) => e.message === 'participantJoined' && (e.participantJoined as { participant: { identity: string } }).participant.identity === identity;
@@ -52,11 +35,13 @@ describe('cluster faults', { timeout: 240_000 }, () => {
     const leaving = await join(2, 'drain', 'leaving');
     const removed = leaving.signaling.waitFor((e) => e.message === 'error' && (e.error as { code: string }).code === 'SHUTTING_DOWN');
     const started = performance.now();
+    const goneAt = watcher.signaling.waitFor(isLeft('leaving'), NODE_TIMEOUT_MS - 500, 'leaving to be gone before the node timeout').then(() => performance.now());
     const code = await env.cluster.stop(2);
+    const exitedAt = performance.now();
     assert.equal(code, 0);
     await removed;
-    await watcher.signaling.waitFor(isLeft('leaving'), NODE_TIMEOUT_MS - 500, 'leaving to be gone before the node timeout');
-    process.stderr.write(`drain: participantLeft elsewhere ${Math.round(performance.now() - started)} ms after SIGTERM\n`);
+    const gone = (await goneAt) - started;
+    process.stderr.write(`drain: participantLeft elsewhere ${Math.round(gone)} ms after SIGTERM; the node exited after ${Math.round(exitedAt - started)} ms\n`);
     await env.cluster.startNode(2);
   });
 
@@ -73,7 +58,7 @@ describe('cluster faults', { timeout: 240_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     for (const w of watchers) {
       assert.equal(w.signaling.received.filter(isLeft('victim')).length, 1, 'told exactly once');
-      for (const id of trackIds) assert.equal(w.signaling.received.filter((e) => e.message === 'trackUnpublished' && (e.trackUnpublished as { trackId: string }).trackId === id).length, 1);
+      for (const id of trackIds) assert.equal(w.signaling.received.filter((e) => e.message === 'trackUnpublished' && (e.trackUnpublished as { trackId: string }).trackId === latestTrackId(id)).length, 1);
     }
     const late = await join(0, 'kill', 'late');
     assert.deepEqual(listed(late), ['w1', 'w2'], 'no ghost');

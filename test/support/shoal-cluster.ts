@@ -1,5 +1,6 @@
-import { after, before } from 'node:test';
+import { after, afterEach, before } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
+import { MediaPeer } from '../../bench/client/media-peer.js';
 import { loopbackEnv, serve, stopServed, type Served } from './cli.js';
 import { NatsCluster } from './nats.js';
 import { waitUntil } from './peers.js';
@@ -29,6 +30,7 @@ export interface ClusterNode {
  */
 export class ShoalCluster {
   readonly nodes: ClusterNode[] = [];
+  private readonly peers: MediaPeer[] = [];
 
   constructor(
     readonly nats: NatsCluster,
@@ -53,6 +55,26 @@ export class ShoalCluster {
     const node = { nodeId, served, url: `ws://127.0.0.1:${served.port}/ws`, httpUrl: `http://127.0.0.1:${served.port}`, env };
     this.nodes[index] = node;
     return node;
+  }
+
+  /** A client (MediaPeer, on 127.0.0.1) joined to a room through node `index`; closed after the test. */
+  async join(index: number, room: string, identity: string): Promise<MediaPeer> {
+    const peer = await MediaPeer.join({ url: this.nodes[index]!.url, room, identity });
+    this.peers.push(peer);
+    return peer;
+  }
+
+  /** Joins through node `index`, publishes audio and VP8 video and starts sending media. */
+  async publish(index: number, room: string, identity: string): Promise<{ peer: MediaPeer; trackIds: string[] }> {
+    const peer = await this.join(index, room, identity);
+    const tracks = await peer.publish({ audio: true, video: 'VP8' });
+    await peer.waitPublisherConnected();
+    peer.startMedia();
+    return { peer, trackIds: tracks.map((t) => t.trackId) };
+  }
+
+  closePeers(): void {
+    for (const peer of this.peers.splice(0)) peer.close();
   }
 
   /** Kills a node's process (SIGKILL: no drain, no cleanup) and waits for it to be gone. */
@@ -86,8 +108,8 @@ export class ShoalCluster {
 
 /**
  * A real 3-server NATS cluster and `nodes` Shoal node processes joined to it,
- * started before the file's first test and removed after its last. Close the
- * file's clients before its last test ends.
+ * started before the file's first test and removed after its last; the
+ * clients a test joined with `cluster.join` are closed after it.
  */
 export function shoalClusterForThisFile(nodes = 3, options: ClusterNodeOptions = {}): { cluster: ShoalCluster } {
   const env = {} as { cluster: ShoalCluster };
@@ -96,7 +118,9 @@ export function shoalClusterForThisFile(nodes = 3, options: ClusterNodeOptions =
     env.cluster = new ShoalCluster(nats, options);
     for (let i = 0; i < nodes; i++) await env.cluster.startNode(i);
   });
+  afterEach(() => env.cluster?.closePeers());
   after(async () => {
+    env.cluster?.closePeers();
     await env.cluster?.close();
     await env.cluster?.nats.close();
     // The test's own clients hold the binding: release it, or the process would not exit.
