@@ -85,7 +85,14 @@ describe('cluster faults', { timeout: 240_000 }, () => {
       while (!stopWatching) if ((await packetsDuring(local, trackIds, 500)) === 0) localStalled = true;
     })();
     await env.cluster.nats.stopAll();
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const outage = new Promise((resolve) => setTimeout(resolve, 2000));
+    // A join needs the cluster state to decide its identity: while NATS is away it is refused, clearly.
+    const refused = await join(2, 'nats', 'during-outage').then(
+      () => 'joined',
+      (error: Error) => error.message,
+    );
+    assert.match(refused, /UNAVAILABLE/);
+    await outage;
     await env.cluster.nats.startAll();
     const back = performance.now();
     await flowing(remote, trackIds, 15_000, 'cross-node media after all servers restarted');
