@@ -31,16 +31,20 @@ export class Peers {
 
   /** Joins and publishes audio+VP8 video, and starts sending media. */
   async publisher(room: string, identity: string): Promise<{ peer: MediaPeer; trackIds: string[] }> {
-    const peer = await this.join(room, identity);
-    const tracks = await peer.publish({ audio: true, video: 'VP8' });
-    await peer.waitPublisherConnected();
-    peer.startMedia();
-    return { peer, trackIds: tracks.map((t) => t.trackId) };
+    return startPublishing(await this.join(room, identity));
   }
 
   closeAll(): void {
     for (const peer of this.all.splice(0)) peer.close();
   }
+}
+
+/** Publishes audio and VP8 video on a joined peer, waits until its connection is up and starts sending media. */
+export async function startPublishing(peer: MediaPeer): Promise<{ peer: MediaPeer; trackIds: string[] }> {
+  const tracks = await peer.publish({ audio: true, video: 'VP8' });
+  await peer.waitPublisherConnected();
+  peer.startMedia();
+  return { peer, trackIds: tracks.map((t) => t.trackId) };
 }
 
 /** Packet counts of `trackIds` at `peer` now, then after `ms`: for "still flowing" / "stopped" checks. */

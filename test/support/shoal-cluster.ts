@@ -3,7 +3,7 @@ import nodeDataChannel from 'node-datachannel';
 import { MediaPeer } from '../../bench/client/media-peer.js';
 import { loopbackEnv, serve, stopServed, type Served } from './cli.js';
 import { NatsCluster } from './nats.js';
-import { waitUntil } from './peers.js';
+import { startPublishing, waitUntil } from './peers.js';
 
 export interface ClusterNodeOptions {
   /** Media workers per node; default 1. */
@@ -66,11 +66,7 @@ export class ShoalCluster {
 
   /** Joins through node `index`, publishes audio and VP8 video and starts sending media. */
   async publish(index: number, room: string, identity: string): Promise<{ peer: MediaPeer; trackIds: string[] }> {
-    const peer = await this.join(index, room, identity);
-    const tracks = await peer.publish({ audio: true, video: 'VP8' });
-    await peer.waitPublisherConnected();
-    peer.startMedia();
-    return { peer, trackIds: tracks.map((t) => t.trackId) };
+    return startPublishing(await this.join(index, room, identity));
   }
 
   closePeers(): void {
