@@ -15,7 +15,7 @@ import { LatencyHistogram } from './stream-stats.js';
 
 export { ReceivedTrack };
 
-/** One-way latency of every packet received by the MediaPeers of this process that have no histogram of their own. */
+/** One-way latency of every packet received by the MediaPeers of this process that were given no histogram of their own. */
 export const processLatency = new LatencyHistogram();
 
 const { ConnectionRole } = shoal.signaling.v1;
@@ -60,6 +60,8 @@ export interface MediaPeerOptions {
   transformOffer?: (sdp: string) => string;
   /** Behave like a video receiver: NACK gaps, PLI when there is no picture (benchmarks). */
   feedback?: boolean;
+  /** Where the one-way latency of what it receives goes; default `processLatency`. */
+  latency?: LatencyHistogram;
 }
 
 export interface PublishOptions {
@@ -471,7 +473,7 @@ export class MediaPeer {
       trackId,
       mid,
       track,
-      processLatency,
+      this.options.latency ?? processLatency,
       line?.rtxSsrc,
       this.options.feedback ?? false,
       line?.kind === 'video',

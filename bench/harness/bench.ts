@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { BenchReport, CapacityResult, RawResult, RunResult, SweepResult } from '../report/types.js';
+import type { BenchReport, CapacityResult, ClusterComparison, NodeMeasurement, RawResult, RunResult, SweepResult } from '../report/types.js';
 import { measureRawFloor } from './raw-floor.js';
 import { runScenario } from './run-scenario.js';
 import { DEFAULT_PARAMS, type ScenarioName, type ScenarioParams } from './scenarios.js';
@@ -24,6 +24,11 @@ export interface BenchOptions {
   subscriberCounts?: number[];
   /** One run per worker count; several make a sweep. */
   workers: number[];
+  /**
+   * One run per node count (default [1]); counts over 1 spread the participants over that many nodes
+   * joined through a nats-server. Next to a count of 1 they make a comparison: what the path between nodes adds.
+   */
+  nodes?: number[];
   durationS: number;
   warmupS: number;
   clientProcesses: number;
@@ -101,28 +106,40 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const base = { ...DEFAULT_PARAMS[scenario], ...options.params };
     for (const subscribers of options.subscriberCounts ?? [base.subscribers]) {
       const params = { ...base, subscribers };
-      const runs: RunResult[] = [];
-      for (const workers of options.workers) {
-        const repeats: RunResult[] = [];
-        for (let i = 0; i < options.repeat; i++) {
-          repeats.push(withFloor(await measure(scenario, params, workers, options.durationS, options), report.raw));
+      const byNodes = new Map<number, RunResult[]>();
+      for (const nodes of options.nodes ?? [1]) {
+        const runs: RunResult[] = [];
+        for (const workers of options.workers) {
+          const repeats: RunResult[] = [];
+          for (let i = 0; i < options.repeat; i++) {
+            repeats.push(withFloor(await measure(scenario, params, workers, nodes, options.durationS, options), report.raw));
+          }
+          runs.push(medianRun(repeats));
         }
-        runs.push(medianRun(repeats));
+        report.runs.push(...runs);
+        if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
+        byNodes.set(nodes, runs);
       }
-      report.runs.push(...runs);
-      if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
+      const single = byNodes.get(1);
+      if (single && byNodes.size > 1) {
+        for (const run of single) {
+          const clustered = [...byNodes.entries()].filter(([n]) => n > 1).map(([, runs]) => runs.find((r) => r.workers === run.workers)!);
+          (report.clusters ??= []).push(compareNodes(run, clustered));
+        }
+      }
     }
     if (options.capacity) report.capacity.push(await searchCapacity(scenario, base, options.workers[0]!, options.capacity, options));
   }
   return report;
 }
 
-function measure(scenario: ScenarioName, params: ScenarioParams, workers: number, durationS: number, options: BenchOptions): Promise<RunResult> {
-  const label = `${scenario} w=${workers} pubs=${params.publishers * params.rooms} subs=${params.subscribers * params.rooms}`;
+function measure(scenario: ScenarioName, params: ScenarioParams, workers: number, nodes: number, durationS: number, options: BenchOptions): Promise<RunResult> {
+  const label = `${scenario}${nodes > 1 ? ` nodes=${nodes}` : ''} w=${workers} pubs=${params.publishers * params.rooms} subs=${params.subscribers * params.rooms}`;
   return runScenario({
     scenario,
     params,
     workers,
+    nodes,
     durationS,
     warmupS: options.warmupS,
     clientProcesses: options.clientProcesses,
@@ -204,6 +221,36 @@ function interpolate(points: Array<[number, number]>, x: number): number {
   return sorted.at(-1)![1];
 }
 
+/**
+ * What spreading a scenario over nodes adds to running it on one: SFU CPU per forwarded packet (all
+ * nodes together, and the nodes without publishers, which receive over NATS, alone) and latency at the
+ * subscribers of those nodes.
+ */
+export function compareNodes(single: RunResult, clustered: RunResult[]): ClusterComparison {
+  const busyMicros = (cores: number, idleCores: number | undefined, packetsOut: number, durationS: number) =>
+    packetsOut > 0 ? ((cores - (idleCores ?? 0)) * durationS * 1e6) / packetsOut : NaN;
+  const base = busyMicros(single.sfu.cpuCores, single.sfu.idleCores, single.sfu.packetsOut, single.durationS);
+  return {
+    scenario: single.scenario,
+    workers: single.workers,
+    subscribers: single.subscribers,
+    single,
+    clustered: clustered.map((run) => {
+      const receiving = (run.cluster?.nodes ?? []).filter((n) => n.publishers === 0 && n.packetsOut > 0);
+      const sumOf = (value: (n: NodeMeasurement) => number) => receiving.reduce((total, n) => total + value(n), 0);
+      const worst = (key: 'p50' | 'p99') => Math.max(...receiving.map((n) => n.latencyMs[key]));
+      const receivingMicros = busyMicros(sumOf((n) => n.cpuCores), sumOf((n) => n.idleCores), sumOf((n) => n.packetsOut), run.durationS);
+      return {
+        run,
+        addedCpu: busyMicros(run.sfu.cpuCores, run.sfu.idleCores, run.sfu.packetsOut, run.durationS) / base - 1,
+        addedCpuReceivingNodes: receivingMicros / base - 1,
+        addedLatencyP50Ms: receiving.length > 0 ? worst('p50') - single.clients.latencyMs.p50 : NaN,
+        addedLatencyP99Ms: receiving.length > 0 ? worst('p99') - single.clients.latencyMs.p99 : NaN,
+      };
+    }),
+  };
+}
+
 export function sweep(scenario: string, runs: RunResult[]): SweepResult {
   const perCpuSecond = (r: RunResult) => (r.sfu.cpuMicrosPerForwardedPacket > 0 ? 1 / r.sfu.cpuMicrosPerForwardedPacket : 0);
   const base = [...runs].sort((a, b) => a.workers - b.workers)[0]!;
@@ -236,7 +283,7 @@ async function searchCapacity(scenario: ScenarioName, params: ScenarioParams, wo
   for (let probe = 0; probe < 10; probe++) {
     let run: RunResult | undefined;
     try {
-      run = await measure(scenario, { ...params, [knob]: count }, workers, bounds.probeDurationS, options);
+      run = await measure(scenario, { ...params, [knob]: count }, workers, 1, bounds.probeDurationS, options);
     } catch {
       run = undefined; // could not even connect everyone: over capacity
     }

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { MediaProfile } from '../client/media-profile.js';
 import { LatencyHistogram } from '../client/stream-stats.js';
-import type { ClientMeasurement } from '../report/types.js';
+import type { ClientMeasurement, LatencySummary } from '../report/types.js';
 import type { ClientSnapshot, FleetCommand, FleetReply, PeerPlan } from './fleet-protocol.js';
 
 const WORKER = fileURLToPath(new URL('./fleet-worker.js', import.meta.url));
@@ -19,14 +19,15 @@ export class ClientFleet {
 
   /**
    * Starts the participants, spread over the processes round robin, each
-   * process joining one every `rampMs`. Resolves when all are in (or failed).
+   * process joining one every `rampMs`; a participant joins through `urls[plan.node ?? 0]`.
+   * Resolves when all are in (or failed).
    */
-  async join(url: string, peers: PeerPlan[], options: { profile: MediaProfile; rampMs: number; timeoutMs: number }): Promise<{ joined: number; failures: string[] }> {
+  async join(urls: string[], peers: PeerPlan[], options: { profile: MediaProfile; rampMs: number; timeoutMs: number }): Promise<{ joined: number; failures: string[] }> {
     const shares = this.children.map((): PeerPlan[] => []);
     peers.forEach((peer, i) => shares[i % shares.length]!.push(peer));
     const replies = await Promise.all(
       this.children.map((child, i) =>
-        this.request(child, { type: 'join', url, peers: shares[i]!, profile: options.profile, rampMs: options.rampMs }, 'joined', options.timeoutMs),
+        this.request(child, { type: 'join', urls, peers: shares[i]!, profile: options.profile, rampMs: options.rampMs }, 'joined', options.timeoutMs),
       ),
     );
     return {
@@ -51,8 +52,8 @@ export class ClientFleet {
     for (const child of this.children) this.send(child, { type: 'reset' });
   }
 
-  /** What every process measured since `reset`, merged. */
-  async measure(wallS: number): Promise<ClientMeasurement> {
+  /** What every process measured since `reset`, merged; and the one-way latency at each node's participants. */
+  async measure(wallS: number): Promise<{ clients: ClientMeasurement; latencyByNode: LatencySummary[] }> {
     const snapshots = await Promise.all(this.children.map((child) => this.request(child, { type: 'snapshot' }, 'snapshot', 10_000)));
     return mergeSnapshots(snapshots.map((s) => (s as Extract<FleetReply, { type: 'snapshot' }>).snapshot), wallS);
   }
@@ -101,8 +102,13 @@ export class ClientFleet {
   }
 }
 
-function mergeSnapshots(snapshots: ClientSnapshot[], wallS: number): ClientMeasurement {
+function summary(latency: LatencyHistogram): LatencySummary {
+  return { p50: latency.percentile(50), p95: latency.percentile(95), p99: latency.percentile(99), max: latency.maxMs };
+}
+
+function mergeSnapshots(snapshots: ClientSnapshot[], wallS: number): { clients: ClientMeasurement; latencyByNode: LatencySummary[] } {
   const latency = new LatencyHistogram();
+  const byNode: LatencyHistogram[] = [];
   let expected = 0;
   let received = 0;
   let jitterSum = 0;
@@ -112,7 +118,10 @@ function mergeSnapshots(snapshots: ClientSnapshot[], wallS: number): ClientMeasu
   let rtx = 0;
   let cpuMicros = 0;
   for (const s of snapshots) {
-    latency.merge(s.latency, s.latencyMaxMs);
+    s.latencyByNode.forEach(({ buckets, maxMs }, node) => {
+      latency.merge(buckets, maxMs);
+      (byNode[node] ??= new LatencyHistogram()).merge(buckets, maxMs);
+    });
     expected += s.packetsExpected;
     received += s.packetsReceived;
     jitterSum += s.jitterSumMs;
@@ -122,15 +131,16 @@ function mergeSnapshots(snapshots: ClientSnapshot[], wallS: number): ClientMeasu
     rtx += s.retransmissions;
     cpuMicros += s.cpuUserMicros + s.cpuSystemMicros;
   }
-  return {
+  const clients: ClientMeasurement = {
     packetsExpected: expected,
     packetsReceived: received,
     lossPercent: expected > 0 ? (100 * Math.max(0, expected - received)) / expected : 0,
-    latencyMs: { p50: latency.percentile(50), p95: latency.percentile(95), p99: latency.percentile(99), max: latency.maxMs },
+    latencyMs: summary(latency),
     jitterMs: jitterSamples > 0 ? jitterSum / jitterSamples : 0,
     nacksSent: nacks,
     plisSent: plis,
     retransmissionsReceived: rtx,
     cpuCores: wallS > 0 ? cpuMicros / 1e6 / wallS : 0,
   };
+  return { clients, latencyByNode: Array.from(byNode, (h) => summary(h ?? new LatencyHistogram())) };
 }

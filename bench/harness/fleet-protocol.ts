@@ -8,11 +8,13 @@ export interface PeerPlan {
   token?: string;
   /** What it publishes; nothing when it only receives. */
   publish?: { audio: boolean; video: boolean };
+  /** Index into the join command's `urls`: the node it joins through; default 0. */
+  node?: number;
 }
 
 /** Orchestrator → client process. */
 export type FleetCommand =
-  | { type: 'join'; url: string; peers: PeerPlan[]; profile: MediaProfile; rampMs: number }
+  | { type: 'join'; urls: string[]; peers: PeerPlan[]; profile: MediaProfile; rampMs: number }
   /** Start of the measurement window: counters to zero. */
   | { type: 'reset' }
   | { type: 'snapshot' }
@@ -22,9 +24,8 @@ export type FleetCommand =
 export interface ClientSnapshot {
   packetsExpected: number;
   packetsReceived: number;
-  /** Latency histogram buckets ([index, count]) and the largest sample, ms. */
-  latency: Array<[number, number]>;
-  latencyMaxMs: number;
+  /** Per node (the join command's `urls`): latency histogram buckets ([index, count]) and the largest sample, ms. */
+  latencyByNode: Array<{ buckets: Array<[number, number]>; maxMs: number }>;
   jitterSumMs: number;
   jitterSamples: number;
   nacksSent: number;

@@ -4,10 +4,13 @@
  * what they received. One process per core or so keeps clients from starving.
  */
 import nodeDataChannel from 'node-datachannel';
-import { MediaPeer, processLatency } from '../client/media-peer.js';
+import { MediaPeer } from '../client/media-peer.js';
+import { LatencyHistogram } from '../client/stream-stats.js';
 import type { ClientSnapshot, FleetCommand, FleetReply, PeerPlan } from './fleet-protocol.js';
 
 const peers: MediaPeer[] = [];
+/** One-way latency at the participants of each node (by index into the join command's urls). */
+const latencyByNode: LatencyHistogram[] = [];
 let cpuAtReset = process.cpuUsage();
 
 function reply(message: FleetReply): void {
@@ -19,8 +22,13 @@ async function join(command: Extract<FleetCommand, { type: 'join' }>): Promise<v
   const started = await Promise.all(
     command.peers.map(async (plan: PeerPlan, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * command.rampMs));
+      const node = plan.node ?? 0;
       try {
-        const peer = await MediaPeer.join({ url: command.url, room: plan.room, identity: plan.identity, token: plan.token, feedback: true });
+        const url = command.urls[node];
+        if (url === undefined) throw new Error(`no node ${node}: ${command.urls.length} urls`);
+        latencyByNode[node] ??= new LatencyHistogram();
+        const latency = latencyByNode[node];
+        const peer = await MediaPeer.join({ url, room: plan.room, identity: plan.identity, token: plan.token, feedback: true, latency });
         peers.push(peer);
         if (plan.publish) {
           await peer.publish({ audio: plan.publish.audio, video: plan.publish.video ? 'VP8' : false });
@@ -38,7 +46,7 @@ async function join(command: Extract<FleetCommand, { type: 'join' }>): Promise<v
 }
 
 function reset(): void {
-  processLatency.reset();
+  for (const histogram of latencyByNode) histogram?.reset();
   for (const peer of peers) for (const track of peer.received.values()) track.resetStats();
   cpuAtReset = process.cpuUsage();
 }
@@ -47,8 +55,7 @@ function snapshot(): ClientSnapshot {
   const s: ClientSnapshot = {
     packetsExpected: 0,
     packetsReceived: 0,
-    latency: processLatency.sparse(),
-    latencyMaxMs: processLatency.maxMs,
+    latencyByNode: Array.from(latencyByNode, (h) => ({ buckets: h?.sparse() ?? [], maxMs: h?.maxMs ?? 0 })),
     jitterSumMs: 0,
     jitterSamples: 0,
     nacksSent: 0,

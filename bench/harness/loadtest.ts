@@ -59,7 +59,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestRes
   try {
     const perProcess = Math.ceil(peers.length / Math.max(1, options.clientProcesses));
     const rampMs = perProcess > 1 ? (options.rampUpS * 1000) / perProcess : 0;
-    const joined = await fleet.join(options.url, peers, {
+    const joined = await fleet.join([options.url], peers, {
       profile: REALISTIC_PROFILE,
       rampMs,
       timeoutMs: options.rampUpS * 1000 + 60_000,
@@ -84,7 +84,7 @@ export async function runLoadtest(options: LoadtestOptions): Promise<LoadtestRes
       streamsExpected: expectedStreams,
       streamsReceiving: receiving,
       durationS,
-      clients: await fleet.measure(durationS),
+      clients: (await fleet.measure(durationS)).clients,
     };
   } finally {
     await fleet.stop();

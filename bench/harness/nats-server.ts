@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,6 +56,18 @@ export class NatsServer {
       if (await this.healthy()) return;
       if (Date.now() > deadline) throw new Error(`nats-server did not become healthy: ${stderr}`);
       await sleep(50);
+    }
+  }
+
+  /** The nats-server process (a child of the shell that watches the pipe), while it runs. */
+  serverPid(): number | undefined {
+    const shell = this.child?.pid;
+    if (shell === undefined) return undefined;
+    try {
+      const children = readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      return children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nats-server');
+    } catch {
+      return undefined; // ended meanwhile
     }
   }
 

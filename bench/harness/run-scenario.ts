@@ -1,13 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunResult, WorkerLoad } from '../report/types.js';
+import type { GatewayStats } from '../../media/gateway/protocol.js';
+import type { NodeMeasurement, RunResult, WorkerLoad } from '../report/types.js';
 import { ClientFleet } from './client-fleet.js';
+import { NodesUnderTest } from './nodes-under-test.js';
 import { plan, type ScenarioName, type ScenarioParams } from './scenarios.js';
-import { SfuProcess, type SfuStats } from './sfu-process.js';
+import type { SfuStats } from './sfu-process.js';
 
 export interface RunOptions {
   scenario: ScenarioName;
   params: ScenarioParams;
   workers: number;
+  /** Nodes the participants are spread over (see `plan`); 1 (the default): one node alone, no NATS. */
+  nodes?: number;
   durationS: number;
   warmupS: number;
   clientProcesses: number;
@@ -17,15 +21,19 @@ export interface RunOptions {
   onProgress?: (elapsedS: number, packetsOutPerS: number) => void;
 }
 
-/** Starts a fresh SFU with `workers`, runs one scenario against it, measures, and tears both down. */
+/** Starts fresh SFU nodes, runs one scenario against them, measures, and tears everything down. */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
-  const scenario = plan(options.scenario, options.params);
-  const sfu = await SfuProcess.start(options.workers, options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []);
+  const nodeCount = options.nodes ?? 1;
+  const scenario = plan(options.scenario, options.params, nodeCount);
+  const sfu = await NodesUnderTest.start(nodeCount, options.workers, options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []);
   const fleet = ClientFleet.start(options.clientProcesses);
   try {
     await sleep(500);
+    // What the nodes use with nothing to forward (timers, stats; in a cluster heartbeats, leases, NATS pings).
     const idle = sfu.usage();
-    const joined = await fleet.join(sfu.url, scenario.peers, { profile: scenario.profile, rampMs: 20, timeoutMs: 120_000 });
+    await sleep(IDLE_WINDOW_MS);
+    const idleCores = sfu.usage().map((end, i) => (end.userS + end.systemS - idle[i]!.userS - idle[i]!.systemS) / (IDLE_WINDOW_MS / 1000));
+    const joined = await fleet.join(sfu.urls, scenario.peers, { profile: scenario.profile, rampMs: 20, timeoutMs: 120_000 });
     if (joined.failures.length > 0) throw new Error(`${joined.failures.length} participants failed to join: ${joined.failures.slice(0, 3).join('; ')}`);
     // Connection set-up (certificates, DTLS, SCTP, renegotiations) is not what is measured: wait
     // until every receiver gets every stream, then the warm-up.
@@ -36,9 +44,10 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
     fleet.reset();
     const startUsage = sfu.usage();
+    const startNats = sfu.natsUsage();
     const startStats = await sfu.stats();
     const started = performance.now();
-    const samples: SfuStats[] = [];
+    const samples: SfuStats[][] = [];
     let previousOut = totalOut(startStats);
     options.onProgress?.(0, 0);
     for (let second = 1; second <= options.durationS; second++) {
@@ -51,19 +60,27 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     }
     const wallS = (performance.now() - started) / 1000;
     const endUsage = sfu.usage();
+    const endNats = sfu.natsUsage();
     const endStats = samples.at(-1) ?? (await sfu.stats());
-    const clients = await fleet.measure(wallS);
+    const { clients, latencyByNode } = await fleet.measure(wallS);
 
-    const cpuUserS = endUsage.userS - startUsage.userS;
-    const cpuSystemS = endUsage.systemS - startUsage.systemS;
+    const cpuOf = (node: number) => ({
+      userS: endUsage[node]!.userS - startUsage[node]!.userS,
+      systemS: endUsage[node]!.systemS - startUsage[node]!.systemS,
+    });
+    const cpuUserS = sumOver(sfu.nodes, (_, i) => cpuOf(i).userS);
+    const cpuSystemS = sumOver(sfu.nodes, (_, i) => cpuOf(i).systemS);
     const packetsIn = totalIn(endStats) - totalIn(startStats);
     const packetsOut = totalOut(endStats) - totalOut(startStats);
     const bytesIn = sum(endStats, 'bytesIn') - sum(startStats, 'bytesIn');
     const bytesOut = sum(endStats, 'bytesOut') - sum(startStats, 'bytesOut');
     const micros = packetsOut > 0 ? ((cpuUserS + cpuSystemS) * 1e6) / packetsOut : 0;
-    return {
+    const rssMB = sumOver(endUsage, (u) => u.rssMB);
+    const idleRssMB = sumOver(idle, (u) => u.rssMB);
+    const result: RunResult = {
       scenario: options.scenario,
       workers: options.workers,
+      nodes: nodeCount,
       publishers: options.params.publishers * options.params.rooms,
       subscribers: options.params.subscribers * options.params.rooms,
       subscriberConnections: scenario.subscriberConnections,
@@ -72,6 +89,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         cpuUserS,
         cpuSystemS,
         cpuCores: (cpuUserS + cpuSystemS) / wallS,
+        idleCores: sumOver(idleCores, (c) => c),
         cpuMicrosPerForwardedPacket: micros,
         forwardedPacketsPerCore: micros > 0 ? 1e6 / micros : 0,
         packetsIn,
@@ -80,27 +98,75 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         packetsOutPerS: packetsOut / wallS,
         bitrateInMbps: (bytesIn * 8) / wallS / 1e6,
         bitrateOutMbps: (bytesOut * 8) / wallS / 1e6,
-        rssMB: endUsage.rssMB,
-        rssPerSubscriberKB: ((endUsage.rssMB - idle.rssMB) * 1024) / Math.max(1, scenario.subscriberConnections),
-        workers: workerLoads(startStats, endStats, samples),
+        rssMB,
+        rssPerSubscriberKB: ((rssMB - idleRssMB) * 1024) / Math.max(1, scenario.subscriberConnections),
+        workers: endStats.flatMap((end, i) =>
+          workerLoads(startStats[i]!, end, samples.map((sample) => sample[i]!)).map((load) => (nodeCount > 1 ? { ...load, nodeId: nodeName(i) } : load)),
+        ),
       },
       clients,
     };
+    if (nodeCount > 1) {
+      const nodes = sfu.nodes.map((_, i): NodeMeasurement => {
+        const gateway = (key: keyof GatewayCounters) => (endStats[i]!.gateway?.[key] ?? 0) - (startStats[i]!.gateway?.[key] ?? 0);
+        const cpu = cpuOf(i);
+        const out = totalOut([endStats[i]!]) - totalOut([startStats[i]!]);
+        return {
+          nodeId: nodeName(i),
+          publishers: scenario.peers.filter((p) => (p.node ?? 0) === i && p.publish).length,
+          subscribers: scenario.peers.filter((p) => (p.node ?? 0) === i && !p.publish).length,
+          cpuCores: (cpu.userS + cpu.systemS) / wallS,
+          idleCores: idleCores[i]!,
+          cpuMicrosPerForwardedPacket: out > 0 ? ((cpu.userS + cpu.systemS) * 1e6) / out : 0,
+          packetsIn: totalIn([endStats[i]!]) - totalIn([startStats[i]!]),
+          packetsOut: out,
+          natsMessagesOut: gateway('messagesOut'),
+          natsBytesOut: gateway('bytesOut'),
+          natsMessagesIn: gateway('messagesIn'),
+          natsBytesIn: gateway('bytesIn'),
+          rtpMessagesOut: gateway('rtpMessagesOut'),
+          rtpPacketsOut: gateway('rtpPacketsOut'),
+          latencyMs: latencyByNode[i] ?? { p50: 0, p95: 0, p99: 0, max: 0 },
+        };
+      });
+      const natsCpuS = startNats && endNats ? endNats.userS + endNats.systemS - startNats.userS - startNats.systemS : 0;
+      result.cluster = {
+        nodes,
+        natsServerCores: natsCpuS / wallS,
+        natsMessagesPerForwardedPacket: packetsOut > 0 ? sumOver(nodes, (n) => n.natsMessagesOut) / packetsOut : 0,
+        natsBytesPerForwardedPacket: packetsOut > 0 ? sumOver(nodes, (n) => n.natsBytesOut) / packetsOut : 0,
+        rtpPublishesPerPacketIn: packetsIn > 0 ? sumOver(nodes, (n) => n.rtpMessagesOut) / packetsIn : 0,
+      };
+    }
+    return result;
   } finally {
     await fleet.stop();
     await sfu.stop();
   }
 }
 
-function sum(stats: SfuStats, key: 'packetsIn' | 'packetsOut' | 'bytesIn' | 'bytesOut'): number {
-  return stats.workers.reduce((n, w) => n + (w[key] ?? 0), 0);
+/** How long the nodes' CPU use is measured before anyone joins, ms. */
+const IDLE_WINDOW_MS = 2000;
+
+type GatewayCounters = Pick<GatewayStats, 'messagesOut' | 'bytesOut' | 'messagesIn' | 'bytesIn' | 'rtpMessagesOut' | 'rtpPacketsOut'>;
+
+/** The node ids NodesUnderTest gives. */
+const nodeName = (index: number) => `bench-${index + 1}`;
+
+function sumOver<T>(items: readonly T[], value: (item: T, index: number) => number): number {
+  return items.reduce((n, item, i) => n + value(item, i), 0);
 }
 
-const totalIn = (stats: SfuStats) => sum(stats, 'packetsIn');
-const totalOut = (stats: SfuStats) => sum(stats, 'packetsOut');
+/** A worker counter summed over every worker of every node. */
+function sum(stats: SfuStats[], key: 'packetsIn' | 'packetsOut' | 'bytesIn' | 'bytesOut'): number {
+  return sumOver(stats, (node) => sumOver(node.workers, (w) => w[key] ?? 0));
+}
+
+const totalIn = (stats: SfuStats[]) => sum(stats, 'packetsIn');
+const totalOut = (stats: SfuStats[]) => sum(stats, 'packetsOut');
 
 function workerLoads(start: SfuStats, end: SfuStats, samples: SfuStats[]): WorkerLoad[] {
-  const allOut = totalOut(end) - totalOut(start);
+  const allOut = totalOut([end]) - totalOut([start]);
   return end.workers.map((w) => {
     const before = start.workers.find((s) => s.id === w.id);
     const out = (w.packetsOut ?? 0) - (before?.packetsOut ?? 0);

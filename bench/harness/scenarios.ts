@@ -31,8 +31,17 @@ export interface ScenarioPlan {
   expectedStreams: number;
 }
 
-export function plan(name: ScenarioName, params: ScenarioParams): ScenarioPlan {
+/**
+ * The scenario's participants; over `nodes` nodes, the subscribers are spread round robin over all of
+ * them and the publishers join the first one; in a video meeting, where everyone publishes, everyone is
+ * spread round robin.
+ */
+export function plan(name: ScenarioName, params: ScenarioParams, nodes = 1): ScenarioPlan {
   const { peers, expectedStreams } = planRooms(name, params, name !== 'audio-room');
+  if (nodes > 1) {
+    let next = 0;
+    for (const peer of peers) peer.node = name === 'video-meeting' || !peer.publish ? next++ % nodes : 0;
+  }
   // Publishers send only the kinds they publish: audio-room publishers take the profile's audio alone.
   return { peers, profile: REALISTIC_PROFILE, subscriberConnections: peers.length, expectedStreams };
 }

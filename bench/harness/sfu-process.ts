@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { GatewayStats } from '../../media/gateway/protocol.js';
 import type { WorkerStats } from '../../media/worker/protocol.js';
 import { freeTcpPort, freeUdpPorts } from './ports.js';
 
@@ -44,6 +45,14 @@ export interface SfuStats {
   rooms: number;
   participants: number;
   workers: Array<{ id: number; alive: boolean } & Partial<WorkerStats>>;
+  /** In a cluster: the media gateway's NATS counters (null until its first report). */
+  gateway?: GatewayStats | null;
+}
+
+/** A node of a cluster: the NATS server it joins through and its node id. */
+export interface ClusterMembership {
+  natsUrl: string;
+  nodeId: string;
 }
 
 /** A Shoal node under test, run as its own process (`shoal serve`) on loopback. */
@@ -53,8 +62,8 @@ export class SfuProcess {
     readonly port: number,
   ) {}
 
-  /** `nodeArgs`: flags for node itself, e.g. --cpu-prof. */
-  static async start(workers: number, nodeArgs: string[] = []): Promise<SfuProcess> {
+  /** `nodeArgs`: flags for node itself, e.g. --cpu-prof; `cluster`: join a cluster instead of running alone. */
+  static async start(workers: number, nodeArgs: string[] = [], cluster?: ClusterMembership): Promise<SfuProcess> {
     const [udpPort, port] = await Promise.all([freeUdpPorts(workers), freeTcpPort()]);
     const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
       env: {
@@ -65,6 +74,7 @@ export class SfuProcess {
         SHOAL_UDP_PORT: String(udpPort),
         SHOAL_WORKERS: String(workers),
         SHOAL_LOG_LEVEL: 'warn',
+        ...(cluster ? { SHOAL_NATS_URL: cluster.natsUrl, SHOAL_NODE_ID: cluster.nodeId } : {}),
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

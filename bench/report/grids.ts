@@ -3,7 +3,7 @@
  * table (table.ts) and the Markdown report (markdown.ts), so both show the same
  * columns with the same number formatting.
  */
-import type { CapacityResult, RawResult, RunResult, SweepResult, WorkerLoad } from './types.js';
+import type { CapacityResult, ClusterComparison, RawResult, RunResult, SweepResult, WorkerLoad } from './types.js';
 
 export type Align = 'left' | 'right';
 
@@ -40,9 +40,9 @@ function ratio(n: number | undefined): string {
   return n === undefined || !Number.isFinite(n) ? '-' : `${n.toFixed(2)}x`;
 }
 
-/** How a run is named in section titles and progress lines: "video-meeting w=2 subs=20". */
-export function runLabel(run: Pick<RunResult, 'scenario' | 'workers' | 'subscribers'>): string {
-  return `${run.scenario} w=${run.workers} subs=${run.subscribers}`;
+/** How a run is named in section titles and progress lines: "video-meeting w=2 subs=20", "livestream nodes=3 w=1 subs=30". */
+export function runLabel(run: Pick<RunResult, 'scenario' | 'workers' | 'subscribers' | 'nodes'>): string {
+  return `${run.scenario}${(run.nodes ?? 1) > 1 ? ` nodes=${run.nodes}` : ''} w=${run.workers} subs=${run.subscribers}`;
 }
 
 function grid(columns: Array<[header: string, align: Align]>, rows: string[][]): Grid {
@@ -54,9 +54,10 @@ export function resultsGrid(runs: RunResult[]): Grid {
   const repeated = runs.some((r) => r.repeats);
   const range = (r: RunResult): string =>
     r.repeats ? `${adaptive(r.repeats.microsPerPacket[0])}-${adaptive(r.repeats.microsPerPacket[1])} (${r.repeats.runs})` : '-';
+  const clustered = runs.some((r) => (r.nodes ?? 1) > 1);
   return grid(
     [
-      ['scenario', 'left'], ['w', 'right'], ['pubs', 'right'], ['subs', 'right'],
+      ['scenario', 'left'], ...(clustered ? [['nodes', 'right'] as [string, Align]] : []), ['w', 'right'], ['pubs', 'right'], ['subs', 'right'],
       ['pkt/s in', 'right'], ['pkt/s out', 'right'], ['Mbit/s out', 'right'],
       ['SFU cores', 'right'], ['µs/pkt', 'right'], ...(repeated ? [['µs/pkt range (runs)', 'right'] as [string, Align]] : []),
       ['vs floor', 'right'], ['loss %', 'right'],
@@ -64,7 +65,7 @@ export function resultsGrid(runs: RunResult[]): Grid {
       ['RSS MB', 'right'], ['KB/sub', 'right'],
     ],
     runs.map((r) => [
-      r.scenario, String(r.workers), String(r.publishers), String(r.subscribers),
+      r.scenario, ...(clustered ? [String(r.nodes ?? 1)] : []), String(r.workers), String(r.publishers), String(r.subscribers),
       integer(r.sfu.packetsInPerS), integer(r.sfu.packetsOutPerS), adaptive(r.sfu.bitrateOutMbps),
       fixed(r.sfu.cpuCores, 2), adaptive(r.sfu.cpuMicrosPerForwardedPacket), ...(repeated ? [range(r)] : []),
       ratio(r.overheadVsFloor), fixed(r.clients.lossPercent, 2),
@@ -123,11 +124,61 @@ export function capacityGrid(cap: CapacityResult): Grid {
 }
 
 export function workerGrid(workers: WorkerLoad[]): Grid {
+  const nodes = workers.some((w) => w.nodeId !== undefined);
   return grid(
-    [['worker', 'right'], ['pkts out', 'right'], ['share %', 'right'], ['util %', 'right'], ['lag p50 ms', 'right'], ['lag p99 ms', 'right'], ['lag max ms', 'right']],
-    [...workers].sort((a, b) => a.workerId - b.workerId).map((w) => [
-      String(w.workerId), integer(w.packetsOut), percent(w.share), percent(w.utilization),
+    [
+      ...(nodes ? [['node', 'left'] as [string, Align]] : []), ['worker', 'right'], ['pkts out', 'right'], ['share %', 'right'], ['util %', 'right'],
+      ['lag p50 ms', 'right'], ['lag p99 ms', 'right'], ['lag max ms', 'right'],
+    ],
+    [...workers].sort((a, b) => (a.nodeId ?? '').localeCompare(b.nodeId ?? '') || a.workerId - b.workerId).map((w) => [
+      ...(nodes ? [w.nodeId ?? ''] : []), String(w.workerId), integer(w.packetsOut), percent(w.share), percent(w.utilization),
       adaptive(w.lagP50Ms), adaptive(w.lagP99Ms), adaptive(w.lagMaxMs),
     ]),
+  );
+}
+
+/** A run across nodes: one row per node (its own CPU, packets, NATS traffic, and its subscribers' latency). */
+export function nodesGrid(run: RunResult): Grid {
+  const perS = (n: number) => integer(n / run.durationS);
+  return grid(
+    [
+      ['node', 'left'], ['pubs', 'right'], ['subs', 'right'], ['cores', 'right'], ['idle cores', 'right'], ['µs/pkt', 'right'], ['pkt/s in', 'right'], ['pkt/s out', 'right'],
+      ['NATS msg/s out', 'right'], ['NATS kB/s out', 'right'], ['NATS msg/s in', 'right'], ['p50 ms', 'right'], ['p99 ms', 'right'],
+    ],
+    (run.cluster?.nodes ?? []).map((n) => [
+      n.nodeId, String(n.publishers), String(n.subscribers), fixed(n.cpuCores, 2), fixed(n.idleCores, 3), adaptive(n.cpuMicrosPerForwardedPacket),
+      perS(n.packetsIn), perS(n.packetsOut), perS(n.natsMessagesOut), adaptive(n.natsBytesOut / 1000 / run.durationS), perS(n.natsMessagesIn),
+      adaptive(n.latencyMs.p50), adaptive(n.latencyMs.p99),
+    ]),
+  );
+}
+
+/** "+12.3 %", "-4.0 %". */
+function signedPercent(fraction: number): string {
+  return Number.isFinite(fraction) ? `${fraction >= 0 ? '+' : ''}${percent(fraction)} %` : '-';
+}
+
+function signedMs(ms: number): string {
+  return Number.isFinite(ms) ? `${ms >= 0 ? '+' : ''}${adaptive(ms)}` : '-';
+}
+
+/** One scenario on one node and across nodes: one row per node count. */
+export function nodesComparisonGrid(c: ClusterComparison): Grid {
+  const one = c.single;
+  return grid(
+    [
+      ['nodes', 'right'], ['µs/pkt', 'right'], ['idle cores', 'right'], ['added CPU', 'right'], ['added CPU, receiving nodes', 'right'],
+      ['p50 ms', 'right'], ['p99 ms', 'right'], ['added p50 ms', 'right'], ['added p99 ms', 'right'],
+      ['NATS msgs/pkt', 'right'], ['NATS bytes/pkt', 'right'], ['RTP publishes/pkt in', 'right'], ['nats-server cores', 'right'],
+    ],
+    [
+      ['1', adaptive(one.sfu.cpuMicrosPerForwardedPacket), fixed(one.sfu.idleCores ?? NaN, 3), '', '', adaptive(one.clients.latencyMs.p50), adaptive(one.clients.latencyMs.p99), '', '', '', '', '', ''],
+      ...c.clustered.map(({ run, addedCpu, addedCpuReceivingNodes, addedLatencyP50Ms, addedLatencyP99Ms }) => [
+        String(run.nodes), adaptive(run.sfu.cpuMicrosPerForwardedPacket), fixed(run.sfu.idleCores ?? NaN, 3), signedPercent(addedCpu), signedPercent(addedCpuReceivingNodes),
+        adaptive(run.clients.latencyMs.p50), adaptive(run.clients.latencyMs.p99), signedMs(addedLatencyP50Ms), signedMs(addedLatencyP99Ms),
+        fixed(run.cluster?.natsMessagesPerForwardedPacket ?? NaN, 3), adaptive(run.cluster?.natsBytesPerForwardedPacket ?? NaN),
+        fixed(run.cluster?.rtpPublishesPerPacketIn ?? NaN, 3), fixed(run.cluster?.natsServerCores ?? NaN, 2),
+      ]),
+    ],
   );
 }

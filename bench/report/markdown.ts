@@ -1,6 +1,7 @@
 /** The benchmark report as Markdown, with its charts as SVG strings (the caller decides where the files go). */
 import {
-  capacityBounds, capacityCount, capacityGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid, type Grid,
+  capacityBounds, capacityCount, capacityGrid, nodesComparisonGrid, nodesGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid,
+  type Grid,
 } from './grids.js';
 import { lineChart, type ChartSeries } from './svg.js';
 import type { BenchReport, RunResult, SweepResult } from './types.js';
@@ -96,6 +97,7 @@ Each run holds a scenario (publishers sending synthetic RTP through the SFU to s
 - **RSS MB**: SFU resident memory at the end of the run; **KB/sub**: memory per subscriber connection above the idle baseline.
 - **Worker scaling**: the same scenario at several worker counts. Efficiency is forwarded packets per SFU CPU-second at that count over the same at the smallest count: 100 % means spreading the rooms over more workers costs nothing extra per packet, so capacity grows with the cores given to workers.
 - **Capacity**: the largest subscriber count that stayed within the loss and latency bounds, with every probe the search made.
+- **nodes**: with \`--nodes N\`, the participants were spread over N nodes joined through one nats-server: the publishers on node 1 (in a video meeting, everyone round robin), the subscribers round robin over all nodes. **Across nodes** compares the same scenario on one node: **added CPU** is the SFU CPU per forwarded packet of all nodes together over the single node's, both without the CPU the nodes use idle (**idle cores**, measured before anyone joins: a fixed cost per node, not per packet), **added CPU, receiving nodes** the same for the nodes without publishers (which get the media over NATS), **added p50/p99** the latency at those nodes' subscribers minus the single node's; **NATS msgs/pkt** and **bytes/pkt** count every NATS message the nodes published (RTP batches, leases, feedback) per forwarded packet; **RTP publishes/pkt in** is RTP batches published per packet received from publishers (at most 1 whatever the number of receiving nodes: one publish per batch, not one per node). The nats-server's CPU is shown apart and not counted in the SFU's. **Nodes** tables show each node's CPU, packets, NATS traffic and its own subscribers' latency.
 - **Worker load**: how forwarding was split over workers (share), how busy each worker's event loop was (util) and its event-loop delay (lag).`;
 
 export function renderMarkdown(
@@ -166,6 +168,13 @@ export function renderMarkdown(
       out.push(`Bounds: ${capacityBounds(cap)}. **Sustained: ${capacityCount(cap, cap.sustained)}**${none}.`);
       if (cap.probes.length > 0) out.push(mdTable(capacityGrid(cap)));
     }
+  }
+
+  const clustered = report.runs.filter((r) => r.cluster);
+  if (clustered.length > 0) {
+    out.push('## Across nodes');
+    for (const c of report.clusters ?? []) out.push(`### ${mdText(`${c.scenario} w=${c.workers} subs=${c.subscribers}`)}`, mdTable(nodesComparisonGrid(c)));
+    for (const run of clustered) out.push(`### Nodes of ${mdText(runLabel(run))}`, mdTable(nodesGrid(run)));
   }
 
   const multiWorker = report.runs.filter((r) => r.sfu.workers.length > 1);

@@ -1,6 +1,7 @@
 /** The benchmark report as fixed-width text for a terminal (no colours), and the one-line progress display. */
 import {
-  capacityBounds, capacityCount, capacityGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid, type Grid,
+  capacityBounds, capacityCount, capacityGrid, nodesComparisonGrid, nodesGrid, rawGrid, resultsGrid, runLabel, sweepGrid, sweepSubscribers, workerGrid,
+  type Grid,
 } from './grids.js';
 import type { BenchReport } from './types.js';
 
@@ -31,6 +32,12 @@ export function renderTable(report: BenchReport): string {
     const title = `Capacity: ${cap.scenario}, ${cap.workers} worker${cap.workers === 1 ? '' : 's'} (${capacityBounds(cap)})`;
     const result = `  sustained: ${capacityCount(cap, cap.sustained)}${cap.sustained === 0 ? ' (no probe met the bounds)' : ''}`;
     out.push(section(title, `${layoutGrid(capacityGrid(cap), '  ')}\n${result}`));
+  }
+  for (const c of report.clusters ?? []) {
+    out.push(section(`Across nodes: ${c.scenario} w=${c.workers} subs=${c.subscribers}`, layoutGrid(nodesComparisonGrid(c), '  ')));
+  }
+  for (const run of report.runs) {
+    if (run.cluster) out.push(section(`Nodes: ${runLabel(run)}`, layoutGrid(nodesGrid(run), '  ')));
   }
   for (const run of report.runs) {
     if (run.sfu.workers.length > 1) out.push(section(`Worker load: ${runLabel(run)}`, layoutGrid(workerGrid(run.sfu.workers), '  ')));

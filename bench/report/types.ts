@@ -9,6 +9,8 @@ export interface LatencySummary {
 
 export interface WorkerLoad {
   workerId: number;
+  /** The worker's node, in a run across nodes. */
+  nodeId?: string;
   /** Packets this worker sent to subscribers during the measurement. */
   packetsOut: number;
   /** Its share of all packets sent, 0 to 1. */
@@ -28,6 +30,8 @@ export interface SfuMeasurement {
   cpuSystemS: number;
   /** (user + system) / wall time, in cores (1.0 = one core fully used). */
   cpuCores: number;
+  /** The same before anyone joined (timers, stats; in a cluster heartbeats, leases, NATS pings), all nodes. */
+  idleCores?: number;
   /** CPU microseconds per packet forwarded to a subscriber. */
   cpuMicrosPerForwardedPacket: number;
   /** Forwarded packets per second one fully used core would sustain at this cost. */
@@ -59,9 +63,51 @@ export interface ClientMeasurement {
   cpuCores: number;
 }
 
+/** One node of a run across several nodes (`--nodes N`): what it did, and what its own subscribers saw. */
+export interface NodeMeasurement {
+  nodeId: string;
+  /** Participants that joined through this node, publishing or only receiving. */
+  publishers: number;
+  subscribers: number;
+  /** CPU time (all threads) of this node's process over wall time, cores; and per packet it forwarded to its subscribers, µs. */
+  cpuCores: number;
+  cpuMicrosPerForwardedPacket: number;
+  /** This node's CPU before anyone joined, cores. */
+  idleCores: number;
+  /** RTP packets from its publishers, and sent to its subscribers. */
+  packetsIn: number;
+  packetsOut: number;
+  /** Its NATS traffic in the window (all subjects), from the media gateway's counters. */
+  natsMessagesOut: number;
+  natsBytesOut: number;
+  natsMessagesIn: number;
+  natsBytesIn: number;
+  /** Of that, RTP batches it published (shoal.rtp.*) and the packets they carried. */
+  rtpMessagesOut: number;
+  rtpPacketsOut: number;
+  /** One-way latency at this node's subscribers. */
+  latencyMs: LatencySummary;
+}
+
+/** A run across several nodes joined through one nats-server. */
+export interface ClusterMeasurement {
+  nodes: NodeMeasurement[];
+  /** CPU of the nats-server process over wall time, cores (not in the SFU's totals). */
+  natsServerCores: number;
+  /** NATS messages and payload bytes all nodes published, per packet forwarded to a subscriber on any node. */
+  natsMessagesPerForwardedPacket: number;
+  natsBytesPerForwardedPacket: number;
+  /** RTP batches published to NATS per RTP packet received from publishers: at most 1, whatever the number of receiving nodes. */
+  rtpPublishesPerPacketIn: number;
+}
+
 export interface RunResult {
   scenario: string;
   workers: number;
+  /** Nodes the run spread its participants over (1: one node, no NATS). */
+  nodes?: number;
+  /** With nodes > 1: each node, and the NATS traffic between them. */
+  cluster?: ClusterMeasurement;
   publishers: number;
   subscribers: number;
   /** Subscriber connections on the SFU (a participant that subscribes counts once). */
@@ -125,6 +171,30 @@ export interface CapacityResult {
   probes: Array<{ count: number; lossPercent: number; latencyP99Ms: number; ok: boolean }>;
 }
 
+/**
+ * One scenario on one node and across several (`--nodes 1,3`): what the path between nodes adds. Node 1
+ * of a cluster run holds the publishers (and its share of subscribers); the others receive over NATS.
+ */
+export interface ClusterComparison {
+  scenario: string;
+  workers: number;
+  subscribers: number;
+  single: RunResult;
+  clustered: Array<{
+    run: RunResult;
+    /**
+     * SFU CPU per forwarded packet, all nodes together, over the single node's: 0.2 = 20 % more. The
+     * CPU the nodes use idle (idleCores: a fixed cost per node, not per packet) is left out of both.
+     */
+    addedCpu: number;
+    /** The same for the nodes without publishers alone (what receiving over NATS costs; they have fewer subscribers to share it). */
+    addedCpuReceivingNodes: number;
+    /** Latency at the subscribers of nodes without publishers minus latency on the single node, ms. */
+    addedLatencyP50Ms: number;
+    addedLatencyP99Ms: number;
+  }>;
+}
+
 export interface BenchReport {
   startedAt: string;
   command: string;
@@ -133,4 +203,6 @@ export interface BenchReport {
   runs: RunResult[];
   sweeps: SweepResult[];
   capacity: CapacityResult[];
+  /** With --nodes: each scenario on one node beside the same across nodes. */
+  clusters?: ClusterComparison[];
 }

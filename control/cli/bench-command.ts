@@ -1,6 +1,7 @@
 import { Command, Option } from 'clipanion';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { availableParallelism, constants } from 'node:os';
-import { resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import * as t from 'typanion';
 import { runBench } from '../../bench/harness/bench.js';
 import { SCENARIOS, type ScenarioName } from '../../bench/harness/scenarios.js';
@@ -26,12 +27,18 @@ export class BenchCommand extends Command {
       livestream (one publisher, many viewers), raw (node-datachannel alone: the floor), all (raw and the three;
       the default, or SHOAL_BENCH_SCENARIO).
 
+      --nodes 1,3 runs each configuration on one node and across three nodes joined through a nats-server
+      (started here; it must be on the PATH): the publishers on the first node, the subscribers spread over
+      all of them; the report shows what the path between nodes adds (CPU per forwarded packet, latency, NATS
+      messages and bytes per packet) and each node's own numbers.
+
       A list of worker counts (--workers 1,2,4) runs a sweep; --capacity searches the largest load within the
       bounds of --max-loss and --max-latency; --repeat 3 runs every configuration three times and reports the median.
     `,
     examples: [
       ['All scenarios with defaults', '$0 bench'],
       ['A livestream to 100 viewers over 1 and 2 workers', '$0 bench livestream --subscribers 100 --workers 1,2'],
+      ['A livestream to 30 viewers on one node and spread over three', '$0 bench livestream --nodes 1,3 --no-raw'],
       ['How many viewers one worker takes at 0.5 % loss and 50 ms p99', '$0 bench livestream --capacity --max-latency 50'],
     ],
   });
@@ -43,6 +50,7 @@ export class BenchCommand extends Command {
   duration = Option.String('--duration', '10', { env: 'SHOAL_BENCH_DURATION', validator: countingNumber, description: 'Measurement window per run, s; default 10 (env SHOAL_BENCH_DURATION)' });
   warmup = Option.String('--warmup', '3', { env: 'SHOAL_BENCH_WARMUP', validator: wholeNumber, description: 'Wait after everyone joined before measuring, s; default 3 (env SHOAL_BENCH_WARMUP)' });
   workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
+  nodes = Option.String('--nodes', '1', { env: 'SHOAL_BENCH_NODES', description: 'Node counts, comma separated: one run each; over 1, the nodes join a nats-server started for the run; default 1 (env SHOAL_BENCH_NODES)' });
   clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: countingNumber, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
   raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
   rawRates = Option.String('--raw-rates', '5000,20000,60000', { env: 'SHOAL_BENCH_RAW_RATES', description: 'Packet rates the floor is measured at, comma separated; default 5000,20000,60000 (env SHOAL_BENCH_RAW_RATES)' });
@@ -77,7 +85,12 @@ export class BenchCommand extends Command {
     const rawRates = list('--raw-rates', this.rawRates, 1);
     const subscriberCounts = this.subscribers === undefined ? undefined : list('--subscribers', this.subscribers, 0);
     const workers = list('--workers', this.workers, 1);
-    if (!rawRates || (this.subscribers !== undefined && !subscriberCounts) || !workers) return 2;
+    const nodes = list('--nodes', this.nodes, 1);
+    if (!rawRates || (this.subscribers !== undefined && !subscriberCounts) || !workers || !nodes) return 2;
+    if (nodes.some((n) => n > 1) && !onPath('nats-server')) {
+      this.context.stderr.write('--nodes over 1 needs nats-server on the PATH (Debian: apt-get install nats-server)\n');
+      return 2;
+    }
     const scenarios: ScenarioName[] = selected === 'all' ? [...SCENARIOS] : selected === 'raw' ? [] : [selected as ScenarioName];
     const capacity = booleanOption(this.capacity, 'SHOAL_BENCH_CAPACITY', false);
     const progress = progressDisplay(this.context.stderr as NodeJS.WriteStream);
@@ -89,6 +102,7 @@ export class BenchCommand extends Command {
       },
       ...(subscriberCounts ? { subscriberCounts } : {}),
       workers,
+      nodes,
       durationS: Number(this.duration),
       warmupS: Number(this.warmup),
       clientProcesses: Number(this.clientProcesses),
@@ -117,4 +131,16 @@ export class BenchCommand extends Command {
     this.context.stdout.write(`\nwrote ${written.json}\n      ${written.markdown}\n`);
     return 0;
   }
+}
+
+/** Whether an executable named `name` is in a directory of $PATH. */
+function onPath(name: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, name), fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }

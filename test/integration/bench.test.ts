@@ -58,7 +58,7 @@ function isRunning(pid: number): boolean {
   }
 }
 
-describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () => {
+describe('benchmark and load-test commands (smoke)', { timeout: 240_000 }, () => {
   test('every bench and loadtest option has a --help line naming its environment variable', () => {
     for (const command of ['bench', 'loadtest']) {
       const help = spawnSync(process.execPath, [CLI, command, '--help'], { encoding: 'utf8' }).stdout;
@@ -128,6 +128,40 @@ describe('benchmark and load-test commands (smoke)', { timeout: 120_000 }, () =>
     assert.equal(report.runs[0]!.repeats!.runs, 2);
     // CPU time comes in 10 ms ticks: a one-second tiny run may well measure 0.
     assert.ok(Number.isFinite(high) && low >= 0 && low <= median && median <= high, `${low} <= ${median} <= ${high}`);
+  });
+
+  test('shoal bench --nodes 1,3: the scenario on one node beside three joined through NATS, with each node and the NATS traffic', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'shoal-bench-'));
+    const args = ['bench', 'livestream', '--subscribers', '3', '--nodes', '1,3', '--duration', '2', '--warmup', '1', '--no-raw', '--client-processes', '1', '--out', out];
+    const result = await shoal(args, 100_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Across nodes: livestream/);
+    const report = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8')) as BenchReport;
+    assert.deepEqual(report.runs.map((r) => r.nodes), [1, 3]);
+    assert.equal(report.runs[0]!.cluster, undefined, 'one node runs alone, without NATS');
+    const cluster = report.runs[1]!.cluster!;
+    // The publisher on the first node, one subscriber on each node.
+    assert.deepEqual(cluster.nodes.map((n) => [n.nodeId, n.publishers, n.subscribers]), [['bench-1', 1, 1], ['bench-2', 0, 1], ['bench-3', 0, 1]]);
+    for (const node of cluster.nodes) {
+      assert.ok(node.packetsOut > 0, `${node.nodeId} forwarded to its subscriber`);
+      assert.ok(node.latencyMs.p50 > 0, `${node.nodeId}'s subscriber measured latency`);
+    }
+    const [publishing, ...receiving] = cluster.nodes;
+    for (const node of receiving) {
+      assert.equal(node.packetsIn, 0);
+      assert.ok(node.natsMessagesIn > 0 && node.rtpMessagesOut === 0, `${node.nodeId} pulls the tracks over NATS and publishes none`);
+    }
+    // Two nodes want every track, and every packet crosses NATS once: one publish per batch, not one per node.
+    const published = publishing!.rtpPacketsOut / publishing!.packetsIn;
+    assert.ok(published > 0.8 && published < 1.2, `packets published per packet received: ${published}`);
+    assert.ok(cluster.rtpPublishesPerPacketIn > 0 && cluster.rtpPublishesPerPacketIn <= 1);
+    assert.ok(cluster.natsMessagesPerForwardedPacket > 0 && cluster.natsBytesPerForwardedPacket > 0);
+    const comparison = report.clusters?.[0];
+    assert.ok(comparison, 'a comparison of the two');
+    assert.equal(comparison!.clustered.length, 1);
+    assert.ok(Number.isFinite(comparison!.clustered[0]!.addedCpu) && Number.isFinite(comparison!.clustered[0]!.addedLatencyP99Ms));
+    const markdown = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.md'))!), 'utf8');
+    assert.match(markdown, /## Across nodes/);
   });
 
   test('an interrupted shoal bench stops the node it started', async () => {
