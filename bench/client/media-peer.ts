@@ -65,12 +65,16 @@ export interface MediaPeerOptions {
 export interface PublishOptions {
   audio?: boolean;
   video?: boolean | VideoCodec;
+  /** Offer RTX for the video codec (payload type + 1), its SSRC in an a=ssrc-group:FID, as browsers do. */
+  rtx?: boolean;
 }
 
 interface PublishedTrack {
   track: Track;
   source: RtpSource;
   rtcp: Buffer[];
+  /** The RTX stream offered with it. */
+  rtx?: { ssrc: number; payloadType: number };
 }
 
 /**
@@ -110,6 +114,7 @@ export class MediaPeer {
   private readonly subscriberTracks = new Map<string, Track>();
   /** mid → the track id the server gave the m-line in the latest publish answer. */
   private readonly publishedIds = new Map<string, string>();
+  private publisherRtcpListener: ((kind: 'audio' | 'video', packet: Buffer) => void) | undefined;
 
   private constructor(
     readonly options: MediaPeerOptions,
@@ -159,7 +164,13 @@ export class MediaPeer {
       else video.addVideoCodec(payloadType, codec);
       const source = new RtpSource(randomSsrc(), payloadType, 90000);
       video.addSSRC(source.ssrc, cname, cname, `${cname}-video`);
-      this.addPublishedTrack('video', pc.addTrack(video), source);
+      const rtx = options.rtx ? { ssrc: randomSsrc(), payloadType: payloadType + 1 } : undefined;
+      if (rtx) {
+        video.addRTXCodec(rtx.payloadType, payloadType, 90000);
+        video.addSSRC(rtx.ssrc, cname, cname, `${cname}-video`);
+        video.parseSdpLine(`a=ssrc-group:FID ${source.ssrc} ${rtx.ssrc}`);
+      }
+      this.addPublishedTrack('video', pc.addTrack(video), source, rtx);
     }
     pc.setLocalDescription();
     const sdp = await offer;
@@ -209,6 +220,11 @@ export class MediaPeer {
   stopMedia(): void {
     this.generator?.stop();
     this.generator = undefined;
+  }
+
+  /** Calls `listener` with each RTCP packet the publisher receives from now on (besides keeping it). */
+  onPublisherRtcp(listener: (kind: 'audio' | 'video', packet: Buffer) => void): void {
+    this.publisherRtcpListener = listener;
   }
 
   /** RTCP the publisher received on one of its tracks (PLIs, REMB). */
@@ -315,10 +331,11 @@ export class MediaPeer {
     this.answering = [];
   }
 
-  private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
-    const published: PublishedTrack = { track: keepUntilClosed(track), source, rtcp: [] };
+  private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource, rtx?: PublishedTrack['rtx']): void {
+    const published: PublishedTrack = { track: keepUntilClosed(track), source, rtcp: [], ...(rtx ? { rtx } : {}) };
     track.onMessage(guarded((packet) => {
       published.rtcp.push(packet);
+      this.publisherRtcpListener?.(kind, packet);
       if (published.rtcp.length > 10_000) published.rtcp.splice(0, 5_000);
       // Answer a keyframe request with a keyframe burst, as an encoder does.
       if (kind === 'video' && parseFeedback(packet).keyframe.includes(published.source.ssrc)) this.generator?.requestKeyframe();
