@@ -8,6 +8,7 @@ import { parseFeedback } from '../../media/rtp/rtcp.js';
 import { attributes, mediaMid, parseSdp } from '../../media/sdp/sdp.js';
 import { MediaGenerator } from './media-generator.js';
 import { TEST_PROFILE, type MediaProfile } from './media-profile.js';
+import { answerKeepsRtx, NackResponder, type RtxStream } from './nack-responder.js';
 import { ReceivedTrack } from './received-track.js';
 import { RtpSource } from './rtp-source.js';
 import { SignalingClient, type ServerEvent } from './signaling-client.js';
@@ -60,6 +61,8 @@ export interface MediaPeerOptions {
   transformOffer?: (sdp: string) => string;
   /** Behave like a video receiver: NACK gaps, PLI when there is no picture (benchmarks). */
   feedback?: boolean;
+  /** Behave like a browser's video sender: send packets again when the SFU NACKs them (as RTX when negotiated). */
+  answerNacks?: boolean;
 }
 
 export interface PublishOptions {
@@ -74,7 +77,9 @@ interface PublishedTrack {
   source: RtpSource;
   rtcp: Buffer[];
   /** The RTX stream offered with it. */
-  rtx?: { ssrc: number; payloadType: number };
+  rtx?: RtxStream;
+  /** With `answerNacks`: sends packets again. */
+  responder?: NackResponder;
 }
 
 /**
@@ -179,6 +184,11 @@ export class MediaPeer {
     const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
     pc.setRemoteDescription(answer.sdp, 'answer');
     this.flushCandidates('publisher');
+    const video = this.published.get('video');
+    if (video && this.options.answerNacks) {
+      const rtx = answerKeepsRtx(answer.sdp, '1', video.rtx) ? video.rtx : undefined;
+      video.responder = new NackResponder(video.source.ssrc, rtx, (packet) => this.sendOnTrack(video.track, packet));
+    }
     // Published again on a new connection (the last one failed): the server named the tracks anew.
     for (const { mid, trackId } of answer.tracks) {
       const before = this.publishedIds.get(mid);
@@ -197,8 +207,14 @@ export class MediaPeer {
   sendRtp(kind: 'audio' | 'video', payloadSize = kind === 'audio' ? 100 : 1100, marker = false, tsStep = kind === 'audio' ? 960 : 3000, keyframe = false): boolean {
     const published = this.published.get(kind);
     if (!published || !published.track.isOpen()) return false;
+    const packet = published.source.next(payloadSize, { marker, tsStep, keyframe });
+    published.responder?.onSent(packet);
+    return this.sendOnTrack(published.track, packet);
+  }
+
+  private sendOnTrack(track: Track, packet: Buffer): boolean {
     try {
-      return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep, keyframe }));
+      return track.sendMessageBinary(packet);
     } catch {
       return false; // closed between the check and the send
     }
@@ -336,6 +352,7 @@ export class MediaPeer {
     track.onMessage(guarded((packet) => {
       published.rtcp.push(packet);
       this.publisherRtcpListener?.(kind, packet);
+      published.responder?.onRtcp(packet);
       if (published.rtcp.length > 10_000) published.rtcp.splice(0, 5_000);
       // Answer a keyframe request with a keyframe burst, as an encoder does.
       if (kind === 'video' && parseFeedback(packet).keyframe.includes(published.source.ssrc)) this.generator?.requestKeyframe();

@@ -1,9 +1,7 @@
 import type { MediaPeer } from '../../bench/client/media-peer.js';
+import { answerKeepsRtx, retransmission } from '../../bench/client/nack-responder.js';
 import { parseFeedback } from '../../media/rtp/rtcp.js';
 import { sequenceNumber } from '../../media/rtp/rtp-packet.js';
-import { buildRtxPacket } from '../../media/rtp/rtx.js';
-import { attributes } from '../../media/sdp/sdp.js';
-import { mediaSection } from './peers.js';
 
 const VIDEO_PAYLOAD_BYTES = 1000;
 const AUDIO_PAYLOAD_BYTES = 100;
@@ -30,10 +28,7 @@ export class WithholdingPublisher {
   private rtxSeq = 1000;
 
   constructor(readonly peer: MediaPeer) {
-    const answer = peer.publisher!.remoteDescription()!.sdp;
-    const video = mediaSection(answer, '1')!;
-    const rtx = this.published('video').rtx;
-    this.rtxNegotiated = rtx !== undefined && attributes(video.lines, 'rtpmap').some((v) => v.startsWith(`${rtx.payloadType} `));
+    this.rtxNegotiated = answerKeepsRtx(peer.publisher!.remoteDescription()!.sdp, '1', this.published('video').rtx);
     peer.onPublisherRtcp((kind, packet) => this.onRtcp(kind, packet));
   }
 
@@ -70,9 +65,8 @@ export class WithholdingPublisher {
         const original = this.withheld.get(seq);
         if (!original) continue;
         this.withheld.delete(seq);
-        const rtx = this.published('video').rtx;
-        const out = this.rtxNegotiated && rtx ? buildRtxPacket(original, rtx.ssrc, rtx.payloadType, this.rtxSeq++ & 0xffff) : original;
-        this.published('video').track.sendMessageBinary(out);
+        const rtx = this.rtxNegotiated ? this.published('video').rtx : undefined;
+        this.published('video').track.sendMessageBinary(retransmission(original, rtx, this.rtxSeq++));
         this.resent++;
       }
     }
