@@ -76,13 +76,15 @@ function addLossRule(udpPort: number, lossPercent: number): void {
   execFileSync('nft', ['-f', '-'], { input: rule });
 }
 
-async function runPhase(sfu: SfuProcess, phase: Phase, index: number, durationMs: number): Promise<PhaseResult> {
+async function runPhase(sfu: SfuProcess, phase: Phase, index: number, lossPercent: number, durationMs: number): Promise<PhaseResult> {
   const room = `publisher-loss-${index}`;
   const publisher = await MediaPeer.join({ url: sfu.url, room, identity: 'publisher', answerNacks: phase.answerNacks });
   const subscriber = await MediaPeer.join({ url: sfu.url, room, identity: 'subscriber', feedback: true });
   try {
     const [, video] = await publisher.publish({ audio: true, video: 'VP8', rtx: phase.rtx });
     await publisher.waitPublisherConnected(20_000);
+    // The node's UDP port (one for all its peers), as the publisher's connection reaches it.
+    if (index === 0) addLossRule(publisher.publisher!.getSelectedCandidatePair()!.remote.port, lossPercent);
     let nacksReceived = 0;
     publisher.onPublisherRtcp((kind, packet) => {
       if (kind === 'video') nacksReceived += parseFeedback(packet).nacks.length;
@@ -127,9 +129,8 @@ async function runPhase(sfu: SfuProcess, phase: Phase, index: number, durationMs
 export async function runPublisherLoss(lossPercent: number, durationS: number): Promise<PhaseResult[]> {
   const sfu = await SfuProcess.start(1);
   try {
-    addLossRule(sfu.udpPort, lossPercent);
     const results: PhaseResult[] = [];
-    for (const [index, phase] of PHASES.entries()) results.push(await runPhase(sfu, phase, index, durationS * 1000));
+    for (const [index, phase] of PHASES.entries()) results.push(await runPhase(sfu, phase, index, lossPercent, durationS * 1000));
     return results;
   } finally {
     await sfu.stop();

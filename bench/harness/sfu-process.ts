@@ -51,8 +51,6 @@ export class SfuProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
-    /** The first worker's UDP port (ICE UDP mux). */
-    readonly udpPort: number,
   ) {}
 
   /** `nodeArgs`: flags for node itself, e.g. --cpu-prof. */
@@ -74,7 +72,7 @@ export class SfuProcess {
     child.once('exit', () => running.delete(child));
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    const sfu = new SfuProcess(child, port, udpPort);
+    const sfu = new SfuProcess(child, port);
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await sfu.healthy())) {
       if (child.exitCode !== null) throw new Error(`SFU exited with ${child.exitCode}: ${stderr}`);
