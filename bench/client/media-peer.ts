@@ -8,6 +8,7 @@ import { parseFeedback } from '../../media/rtp/rtcp.js';
 import { attributes, mediaMid, parseSdp } from '../../media/sdp/sdp.js';
 import { MediaGenerator } from './media-generator.js';
 import { TEST_PROFILE, type MediaProfile } from './media-profile.js';
+import { answerKeepsRtx, NackResponder, type RtxStream } from './nack-responder.js';
 import { ReceivedTrack } from './received-track.js';
 import { RtpSource } from './rtp-source.js';
 import { SignalingClient, type ServerEvent } from './signaling-client.js';
@@ -62,17 +63,25 @@ export interface MediaPeerOptions {
   feedback?: boolean;
   /** Where the one-way latency of what it receives goes; default `processLatency`. */
   latency?: LatencyHistogram;
+  /** Behave like a browser's video sender: send packets again when the SFU NACKs them (as RTX when negotiated). */
+  answerNacks?: boolean;
 }
 
 export interface PublishOptions {
   audio?: boolean;
   video?: boolean | VideoCodec;
+  /** Offer RTX for the video codec (payload type + 1), its SSRC in an a=ssrc-group:FID, as browsers do. */
+  rtx?: boolean;
 }
 
 interface PublishedTrack {
   track: Track;
   source: RtpSource;
   rtcp: Buffer[];
+  /** The RTX stream offered with it. */
+  rtx?: RtxStream;
+  /** With `answerNacks`: sends packets again. */
+  responder?: NackResponder;
 }
 
 /**
@@ -112,6 +121,7 @@ export class MediaPeer {
   private readonly subscriberTracks = new Map<string, Track>();
   /** mid → the track id the server gave the m-line in the latest publish answer. */
   private readonly publishedIds = new Map<string, string>();
+  private publisherRtcpListener: ((kind: 'audio' | 'video', packet: Buffer) => void) | undefined;
 
   private constructor(
     readonly options: MediaPeerOptions,
@@ -161,7 +171,13 @@ export class MediaPeer {
       else video.addVideoCodec(payloadType, codec);
       const source = new RtpSource(randomSsrc(), payloadType, 90000);
       video.addSSRC(source.ssrc, cname, cname, `${cname}-video`);
-      this.addPublishedTrack('video', pc.addTrack(video), source);
+      const rtx = options.rtx ? { ssrc: randomSsrc(), payloadType: payloadType + 1 } : undefined;
+      if (rtx) {
+        video.addRTXCodec(rtx.payloadType, payloadType, 90000);
+        video.addSSRC(rtx.ssrc, cname, cname, `${cname}-video`);
+        video.parseSdpLine(`a=ssrc-group:FID ${source.ssrc} ${rtx.ssrc}`);
+      }
+      this.addPublishedTrack('video', pc.addTrack(video), source, rtx);
     }
     pc.setLocalDescription();
     const sdp = await offer;
@@ -170,6 +186,11 @@ export class MediaPeer {
     const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
     pc.setRemoteDescription(answer.sdp, 'answer');
     this.flushCandidates('publisher');
+    const video = this.published.get('video');
+    if (video && this.options.answerNacks) {
+      const rtx = answerKeepsRtx(answer.sdp, '1', video.rtx) ? video.rtx : undefined;
+      video.responder = new NackResponder(video.source.ssrc, rtx, (packet) => this.sendOnTrack(video.track, packet));
+    }
     // Published again on a new connection (the last one failed): the server named the tracks anew.
     for (const { mid, trackId } of answer.tracks) {
       const before = this.publishedIds.get(mid);
@@ -188,8 +209,14 @@ export class MediaPeer {
   sendRtp(kind: 'audio' | 'video', payloadSize = kind === 'audio' ? 100 : 1100, marker = false, tsStep = kind === 'audio' ? 960 : 3000, keyframe = false): boolean {
     const published = this.published.get(kind);
     if (!published || !published.track.isOpen()) return false;
+    const packet = published.source.next(payloadSize, { marker, tsStep, keyframe });
+    published.responder?.onSent(packet);
+    return this.sendOnTrack(published.track, packet);
+  }
+
+  private sendOnTrack(track: Track, packet: Buffer): boolean {
     try {
-      return published.track.sendMessageBinary(published.source.next(payloadSize, { marker, tsStep, keyframe }));
+      return track.sendMessageBinary(packet);
     } catch {
       return false; // closed between the check and the send
     }
@@ -211,6 +238,11 @@ export class MediaPeer {
   stopMedia(): void {
     this.generator?.stop();
     this.generator = undefined;
+  }
+
+  /** Calls `listener` with each RTCP packet the publisher receives from now on (besides keeping it). */
+  onPublisherRtcp(listener: (kind: 'audio' | 'video', packet: Buffer) => void): void {
+    this.publisherRtcpListener = listener;
   }
 
   /** RTCP the publisher received on one of its tracks (PLIs, REMB). */
@@ -317,10 +349,12 @@ export class MediaPeer {
     this.answering = [];
   }
 
-  private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource): void {
-    const published: PublishedTrack = { track: keepUntilClosed(track), source, rtcp: [] };
+  private addPublishedTrack(kind: 'audio' | 'video', track: Track, source: RtpSource, rtx?: PublishedTrack['rtx']): void {
+    const published: PublishedTrack = { track: keepUntilClosed(track), source, rtcp: [], ...(rtx ? { rtx } : {}) };
     track.onMessage(guarded((packet) => {
       published.rtcp.push(packet);
+      this.publisherRtcpListener?.(kind, packet);
+      published.responder?.onRtcp(packet);
       if (published.rtcp.length > 10_000) published.rtcp.splice(0, 5_000);
       // Answer a keyframe request with a keyframe burst, as an encoder does.
       if (kind === 'video' && parseFeedback(packet).keyframe.includes(published.source.ssrc)) this.generator?.requestKeyframe();

@@ -28,6 +28,11 @@ export class RtpSource {
     readonly clockRate: number,
   ) {}
 
+  /** Packets made so far (the probe counter of the next one). */
+  get packetsMade(): number {
+    return this.counter;
+  }
+
   /** The next packet: `payloadSize` bytes (at least the probe), timestamp advanced by `tsStep` first. */
   next(payloadSize: number, options: PacketOptions = {}): Buffer {
     return this.refill(Buffer.alloc(12 + Math.max(PROBE_SIZE, payloadSize)), options);

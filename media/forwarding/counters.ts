@@ -12,4 +12,12 @@ export const counters = {
   retransmissionsAsked: 0,
   /** Packets this worker sent again onto the bus, from its publishers' histories, in answer to such requests. */
   retransmissionsResent: 0,
+  /** NACKs (RTCP packets) sent to publishers for packets lost on their way here. */
+  publisherNacksSent: 0,
+  /** Sequence numbers of publishers' streams found missing and NACKed (each counted once, however often asked). */
+  publisherPacketsNacked: 0,
+  /** Missing packets that arrived after all: sent again (on RTX or the media SSRC), or late. */
+  publisherPacketsRecovered: 0,
+  /** Missing packets no longer waited for (too old, NACKed too often, too many missing, or the stream restarted). */
+  publisherPacketsGivenUp: 0,
 };

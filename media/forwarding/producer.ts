@@ -5,8 +5,10 @@ import { RepeatWindow } from '../rtp/repeat-window.js';
 import { DEFAULT_RETRANSMISSION_BUDGET } from '../rtp/retransmission-budget.js';
 import { ReceiveStats } from '../rtp/receive-stats.js';
 import { isRtcp, isRtp } from '../rtp/rtp-packet.js';
+import type { OfferedRtx } from '../sdp/publisher-rtx.js';
 import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
 import { counters } from './counters.js';
+import { PublisherNack } from './publisher-nack.js';
 import { SFU_RTCP_SSRC, TrackSource } from './track-source.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
@@ -16,7 +18,8 @@ import { guarded } from '../binding/guard-callbacks.js';
  * media bus (only if another worker or node subscribed) and to this worker's
  * consumers. Keyframe requests from anywhere end here as a throttled PLI;
  * NACKs from other workers or nodes (for packets their own histories lack)
- * are answered from this one's.
+ * are answered from this one's. Packets lost on the way from the publisher
+ * are NACKed to it (`PublisherNack`) when its codec negotiated NACK.
  */
 export class Producer extends TrackSource {
   readonly stats = new ReceiveStats();
@@ -24,6 +27,7 @@ export class Producer extends TrackSource {
   /** Per bus peer that asks: a packet is sent again to it at most once per window. */
   private readonly resentTo = new Map<FeedbackOrigin, RepeatWindow>();
   private readonly historySlots: number;
+  private readonly repair: PublisherNack | undefined;
   private closed = false;
 
   constructor(
@@ -32,10 +36,12 @@ export class Producer extends TrackSource {
     settings: MediaSettings,
     private readonly bus: MediaBus,
     signalledSsrc: number | undefined,
+    rtx?: OfferedRtx,
   ) {
     super(info, settings);
     this.historySlots = settings.retransmissionBufferPackets;
     this.mediaSsrc = signalledSsrc;
+    this.repair = PublisherNack.for(info, rtx, (nack) => this.sendRtcp(nack));
     track.onMessage(guarded((packet) => this.onPacket(packet)));
     this.unregister = bus.registerProducer(info.trackId, (rtcp, from) => this.onBusFeedback(rtcp, from));
   }
@@ -54,6 +60,7 @@ export class Producer extends TrackSource {
     if (this.closed) return;
     this.closed = true;
     this.unregister();
+    this.repair?.close();
     this.resentTo.clear();
     super.close();
   }
@@ -84,10 +91,13 @@ export class Producer extends TrackSource {
     }
   }
 
-  private onPacket(packet: Buffer): void {
-    if (this.closed || isRtcp(packet) || !isRtp(packet)) return;
+  private onPacket(received: Buffer): void {
+    if (this.closed || isRtcp(received) || !isRtp(received)) return;
     counters.packetsIn++;
-    counters.bytesIn += packet.length;
+    counters.bytesIn += received.length;
+    // What an RTX packet carries, or nothing (padding, a duplicate).
+    const packet = this.repair ? this.repair.receive(received) : received;
+    if (!packet) return;
     this.stats.onPacket(packet);
     this.bus.publishRtp(this.info.trackId, packet);
     this.deliver(packet);

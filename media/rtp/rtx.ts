@@ -28,3 +28,23 @@ export function rtxOriginalSequenceNumber(rtx: Uint8Array): number {
   const offset = payloadOffset(rtx);
   return offset + 2 <= rtx.length && rtx.length >= RTP_HEADER_SIZE ? (rtx[offset]! << 8) | rtx[offset + 1]! : -1;
 }
+
+/**
+ * Turns an RTX packet (RFC 4588 section 4) back into the original packet, in
+ * place: the header moves up over the original sequence number, which, with
+ * the media stream's SSRC and payload type, replaces the RTX stream's. Returns
+ * the original (a view of the same memory), or undefined when the packet
+ * carries no original (padding only, as senders probe the bandwidth with).
+ */
+export function unwrapRtxPacket(rtx: Buffer, mediaSsrc: number, mediaPayloadType: number): Buffer | undefined {
+  const headerEnd = payloadOffset(rtx);
+  const padding = rtx[0]! & 0x20 ? rtx[rtx.length - 1]! : 0;
+  if (headerEnd + 2 > rtx.length - padding) return undefined;
+  const osn = (rtx[headerEnd]! << 8) | rtx[headerEnd + 1]!;
+  rtx.copyWithin(2, 0, headerEnd);
+  const original = rtx.subarray(2);
+  setSsrc(original, mediaSsrc);
+  setPayloadType(original, mediaPayloadType);
+  setSequenceNumber(original, osn);
+  return original;
+}

@@ -1,5 +1,6 @@
 import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
+import { offeredRtx, type OfferedRtx } from './publisher-rtx.js';
 import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
 
 /** A track a publisher's offer will send, as this SFU will receive it. */
@@ -9,6 +10,8 @@ export interface OfferedTrack {
   codec: CodecParameters;
   /** The media SSRC the offer signals (a=ssrc), if it signals one. */
   ssrc?: number;
+  /** The RTX stream kept with the codec (the publisher answers this SFU's NACKs on it), if any. */
+  rtx?: OfferedRtx;
 }
 
 const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
@@ -25,10 +28,14 @@ const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
 /**
  * Checks a publisher's offer and rewrites it into the offer this SFU answers:
  * - each audio/video m-line keeps one codec, the first one the publisher
- *   prefers among those forwarded (`chooseCodec`); RTX, RED and FEC go;
+ *   prefers among those forwarded (`chooseCodec`), and its RTX stream when
+ *   the codec has generic NACK and the RTX SSRC is signalled (`offeredRtx`);
+ *   RED, FEC and other RTX go;
  * - transport-cc is removed (extmap and rtcp-fb), so the publisher's
  *   congestion control runs on the REMB this SFU sends;
- * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line;
+ * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line
+ *   (the RTX SSRC's a=ssrc lines stay: libdatachannel routes by them; an
+ *   ssrc-group would be copied into its answer);
  * - m-lines with no forwardable codec are rejected (port 0);
  * - a=candidate lines are taken out, to be checked and counted like trickled ones.
  * Throws SdpError with a message for the client when the offer is unusable.
@@ -98,24 +105,27 @@ function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
   }
   const ssrc = primarySsrc(media);
   const pt = String(codec.payloadType);
+  const rtx = codec.rtcpFeedback.includes('nack') ? offeredRtx(media, codec.payloadType, ssrc) : undefined;
+  const rtxPt = rtx ? String(rtx.payloadType) : undefined;
   const removedExtensionIds = new Set(
     attributes(media.lines, 'extmap')
       .filter((v) => REMOVED_EXTENSIONS.has(v.split(' ')[1] ?? ''))
       .map((v) => v.split(/[ /]/)[0]),
   );
-  media.formats = [pt];
+  media.formats = rtxPt ? [pt, rtxPt] : [pt];
   media.lines = media.lines.filter((line) => {
     const payloadSpecific = /^a=(rtpmap|fmtp|rtcp-fb):(\S+) ?(.*)$/.exec(line);
     if (payloadSpecific) {
+      if (payloadSpecific[2] === rtxPt) return payloadSpecific[1] !== 'rtcp-fb';
       if (payloadSpecific[2] !== pt && payloadSpecific[2] !== '*') return false;
       return payloadSpecific[1] !== 'rtcp-fb' || codec.rtcpFeedback.includes(payloadSpecific[3] ?? '');
     }
     if (line.startsWith('a=extmap:')) return !removedExtensionIds.has(line.slice(9).split(/[ /]/)[0]);
     if (/^a=(rid|simulcast|ssrc-group):/.test(line)) return false;
-    if (line.startsWith('a=ssrc:')) return ssrc !== undefined && line.startsWith(`a=ssrc:${ssrc} `);
+    if (line.startsWith('a=ssrc:')) return (ssrc !== undefined && line.startsWith(`a=ssrc:${ssrc} `)) || (rtx !== undefined && line.startsWith(`a=ssrc:${rtx.ssrc} `));
     return true;
   });
-  return { mid, kind: media.kind as 'audio' | 'video', codec, ...(ssrc !== undefined ? { ssrc } : {}) };
+  return { mid, kind: media.kind as 'audio' | 'video', codec, ...(ssrc !== undefined ? { ssrc } : {}), ...(rtx ? { rtx } : {}) };
 }
 
 /** The media SSRC of an m-line: first of its FID group, else the first a=ssrc. */

@@ -168,7 +168,7 @@ export class PublisherTransport {
         nodeId: this.ctx.nodeId,
         workerId: this.ctx.workerId,
       };
-      const producer = new Producer(info, this.tracks.get(t.mid)!, this.ctx.settings, this.ctx.bus, t.ssrc);
+      const producer = new Producer(info, this.tracks.get(t.mid)!, this.ctx.settings, this.ctx.bus, t.ssrc, t.rtx);
       this.producers.set(t.mid, producer);
       this.ctx.router.addProducer(producer);
     }

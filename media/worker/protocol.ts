@@ -171,6 +171,14 @@ export interface WorkerStats {
   retransmissionsAsked: number;
   /** Packets sent again onto the bus from this worker's publishers' histories, for other workers' or nodes' NACKs. */
   retransmissionsResent: number;
+  /** Loss between publishers and this worker (media/forwarding/publisher-nack.ts): NACK packets sent to publishers. */
+  publisherNacksSent: number;
+  /** Sequence numbers found missing in publishers' streams and NACKed. */
+  publisherPacketsNacked: number;
+  /** Of those (and any late packet that filled a gap), the packets that arrived. */
+  publisherPacketsRecovered: number;
+  /** Missing packets given up (too old, NACKed too often, too many missing, or the stream restarted). */
+  publisherPacketsGivenUp: number;
   /** Event-loop delay of the media thread over the last interval, ms. */
   eventLoopLagP50Ms: number;
   eventLoopLagP99Ms: number;

@@ -188,6 +188,7 @@ describe('preparePublisherOffer on a Chrome offer', () => {
         kind: 'video',
         codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: ['goog-remb', 'ccm fir', 'nack', 'nack pli'] },
         ssrc: 2001,
+        rtx: { payloadType: 97, ssrc: 2002 },
       },
       {
         mid: '2',
@@ -198,10 +199,9 @@ describe('preparePublisherOffer on a Chrome offer', () => {
     assert.equal('ssrc' in tracks[2]!, false, 'rid simulcast signals no SSRC');
   });
 
-  test('exactly one codec per m-line: formats, rtpmap and fmtp', () => {
+  test('exactly one codec per m-line (and its RTX where the RTX SSRC is signalled): formats, rtpmap and fmtp', () => {
     for (const [mid, pt] of [
       ['0', '111'],
-      ['1', '96'],
       ['2', '96'],
     ] as const) {
       const m = byMid(sdp, mid);
@@ -213,7 +213,10 @@ describe('preparePublisherOffer on a Chrome offer', () => {
       for (const fb of attributes(m.lines, 'rtcp-fb')) assert.ok(fb.startsWith(`${pt} `), `mid ${mid}: rtcp-fb ${fb}`);
     }
     assert.deepEqual(attributes(byMid(sdp, '0').lines, 'fmtp'), ['111 minptime=10;useinbandfec=1']);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'fmtp'), []);
+    const video = byMid(sdp, '1');
+    assert.deepEqual(video.formats, ['96', '97']);
+    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['96 VP8/90000', '97 rtx/90000']);
+    assert.deepEqual(attributes(video.lines, 'fmtp'), ['97 apt=96']);
   });
 
   test('transport-cc extmap and rtcp-fb lines are removed', () => {
@@ -244,11 +247,15 @@ describe('preparePublisherOffer on a Chrome offer', () => {
     assert.ok(!/^a=(rid|simulcast|ssrc-group):/m.test(sdp));
   });
 
-  test("only the primary SSRC's a=ssrc lines remain", () => {
+  test("only the a=ssrc lines of the primary SSRC and its kept RTX SSRC remain", () => {
     assert.deepEqual(attributes(byMid(sdp, '0').lines, 'ssrc'), ['1001 cname:Zr1mJ5nKp2', '1001 msid:stream mic']);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), ['2001 cname:Zr1mJ5nKp2', '2001 msid:stream cam']);
+    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), [
+      '2001 cname:Zr1mJ5nKp2',
+      '2001 msid:stream cam',
+      '2002 cname:Zr1mJ5nKp2',
+      '2002 msid:stream cam',
+    ]);
     assert.deepEqual(attributes(byMid(sdp, '2').lines, 'ssrc'), []);
-    assert.ok(!sdp.includes('2002'));
   });
 
   test('transport, direction and other lines of media sections are kept', () => {
@@ -279,24 +286,24 @@ describe('preparePublisherOffer codec choice', () => {
     const { codec, video } = offerVideo('102 103 96 97 98 99');
     assert.equal(codec!.mimeType, 'video/H264');
     assert.equal(codec!.fmtp, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f');
-    assert.deepEqual(video.formats, ['102']);
-    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['102 H264/90000']);
+    assert.deepEqual(video.formats, ['102', '103'], 'with its RTX');
+    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['102 H264/90000', '103 rtx/90000']);
   });
 
   test('H264-only offer picks H264', () => {
     const { codec, video } = offerVideo('102 103 106 107 108');
     assert.equal(codec!.mimeType, 'video/H264');
     assert.equal(codec!.payloadType, 102);
-    assert.deepEqual(video.formats, ['102']);
-    assert.deepEqual(attributes(video.lines, 'fmtp'), ['102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f']);
+    assert.deepEqual(video.formats, ['102', '103']);
+    assert.deepEqual(attributes(video.lines, 'fmtp'), ['102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f', '103 apt=102']);
   });
 
   test('VP9-only offer picks VP9', () => {
     const { codec, video } = offerVideo('98 99');
     assert.equal(codec!.mimeType, 'video/VP9');
     assert.equal(codec!.fmtp, 'profile-id=0');
-    assert.deepEqual(video.formats, ['98']);
-    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['98 VP9/90000']);
+    assert.deepEqual(video.formats, ['98', '99']);
+    assert.deepEqual(attributes(video.lines, 'rtpmap'), ['98 VP9/90000', '99 rtx/90000']);
   });
 
   test('audio with red listed first still forwards opus', () => {
@@ -380,7 +387,8 @@ describe('preparePublisherOffer simulcast by SSRC groups', () => {
     );
     const { sdp, tracks } = preparePublisherOffer(text(offer));
     assert.equal(tracks[1]!.ssrc, 2001);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), ['2001 cname:Zr1mJ5nKp2']);
+    assert.deepEqual(tracks[1]!.rtx, { payloadType: 97, ssrc: 2002 });
+    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), ['2001 cname:Zr1mJ5nKp2', '2002 cname:Zr1mJ5nKp2']);
     assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc-group'), []);
   });
 
@@ -390,7 +398,12 @@ describe('preparePublisherOffer simulcast by SSRC groups', () => {
     offer.splice(at, 4, 'a=ssrc:2002 cname:Zr1mJ5nKp2', 'a=ssrc:2002 msid:stream cam', 'a=ssrc:2001 cname:Zr1mJ5nKp2', 'a=ssrc:2001 msid:stream cam');
     const { sdp, tracks } = preparePublisherOffer(text(offer));
     assert.equal(tracks[1]!.ssrc, 2001);
-    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), ['2001 cname:Zr1mJ5nKp2', '2001 msid:stream cam']);
+    assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), [
+      '2002 cname:Zr1mJ5nKp2',
+      '2002 msid:stream cam',
+      '2001 cname:Zr1mJ5nKp2',
+      '2001 msid:stream cam',
+    ]);
   });
 
   test('without a FID group the first a=ssrc is primary', () => {
@@ -401,7 +414,9 @@ describe('preparePublisherOffer simulcast by SSRC groups', () => {
   });
 
   test('an SSRC that is a prefix of another does not keep the other', () => {
-    const offer = chromeOffer().map((l) => l.replace(/2002/g, '20011'));
+    const offer = chromeOffer()
+      .filter((l) => !l.startsWith('a=ssrc-group:'))
+      .map((l) => l.replace(/2002/g, '20011'));
     const { sdp } = preparePublisherOffer(text(offer));
     assert.deepEqual(attributes(byMid(sdp, '1').lines, 'ssrc'), ['2001 cname:Zr1mJ5nKp2', '2001 msid:stream cam']);
   });
@@ -497,5 +512,57 @@ describe('preparePublisherOffer rejects unusable offers', () => {
   test('empty and non-SDP text', () => {
     rejects('', /empty/);
     rejects('hello', /v=0/);
+  });
+});
+
+describe('preparePublisherOffer RTX', () => {
+  const videoOf = (lines: string[]) => {
+    const { sdp, tracks } = preparePublisherOffer(text(lines));
+    return { media: byMid(sdp, '1'), track: tracks.find((t) => t.mid === '1')! };
+  };
+
+  test('the RTX of the chosen codec is kept, that of others and of RED is not', () => {
+    const { media, track } = videoOf(withFormats(chromeOffer(), '1', '98 99 96 97 106 107'));
+    assert.equal(track.codec.payloadType, 98);
+    assert.deepEqual(track.rtx, { payloadType: 99, ssrc: 2002 });
+    assert.deepEqual(media.formats, ['98', '99']);
+    assert.deepEqual(attributes(media.lines, 'fmtp'), ['98 profile-id=0', '99 apt=98']);
+  });
+
+  test('no RTX when the codec did not offer generic NACK', () => {
+    const { media, track } = videoOf(chromeOffer().filter((l) => l !== 'a=rtcp-fb:96 nack'));
+    assert.equal(track.rtx, undefined);
+    assert.deepEqual(media.formats, ['96']);
+    assert.deepEqual(attributes(media.lines, 'ssrc'), ['2001 cname:Zr1mJ5nKp2', '2001 msid:stream cam']);
+  });
+
+  test('no RTX when its SSRC is not signalled: no FID group, or a FID group without a=ssrc lines for it', () => {
+    const noGroup = videoOf(chromeOffer().filter((l) => !l.startsWith('a=ssrc-group:')));
+    assert.equal(noGroup.track.rtx, undefined);
+    assert.deepEqual(noGroup.media.formats, ['96']);
+    const noLines = videoOf(chromeOffer().filter((l) => !l.startsWith('a=ssrc:2002')));
+    assert.equal(noLines.track.rtx, undefined);
+    assert.deepEqual(noLines.media.formats, ['96']);
+  });
+
+  test('no RTX when the rtx payload type is not in the m= line, or its apt names another codec', () => {
+    assert.equal(videoOf(withFormats(chromeOffer(), '1', '96 98 99')).track.rtx, undefined);
+    assert.equal(videoOf(chromeOffer().map((l) => (l === 'a=fmtp:97 apt=96' ? 'a=fmtp:97 apt=98' : l))).track.rtx, undefined);
+  });
+
+  test('an apt among other fmtp parameters counts; rtcp-fb lines of the RTX payload type go', () => {
+    const offer = chromeOffer().map((l) => (l === 'a=fmtp:97 apt=96' ? 'a=fmtp:97 rtx-time=3000;apt=96' : l));
+    offer.splice(offer.indexOf('a=rtpmap:97 rtx/90000') + 1, 0, 'a=rtcp-fb:97 nack');
+    const { media, track } = videoOf(offer);
+    assert.deepEqual(track.rtx, { payloadType: 97, ssrc: 2002 });
+    assert.deepEqual(attributes(media.lines, 'fmtp'), ['97 rtx-time=3000;apt=96']);
+    assert.ok(!attributes(media.lines, 'rtcp-fb').some((fb) => fb.startsWith('97 ')));
+  });
+
+  test('a FID group naming the media SSRC twice, or an RTX SSRC out of range, keeps no RTX', () => {
+    const twice = chromeOffer().map((l) => (l === 'a=ssrc-group:FID 2001 2002' ? 'a=ssrc-group:FID 2001 2001' : l));
+    assert.equal(videoOf(twice).track.rtx, undefined);
+    const huge = chromeOffer().map((l) => l.replace(/\b2002\b/g, '4294967296'));
+    assert.equal(videoOf(huge).track.rtx, undefined);
   });
 });

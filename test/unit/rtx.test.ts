@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { marker, payloadOffset, payloadType, sequenceNumber, ssrc, timestamp } from '../../media/rtp/rtp-packet.js';
-import { buildRtxPacket, rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
+import { buildRtxPacket, rtxOriginalSequenceNumber, unwrapRtxPacket } from '../../media/rtp/rtx.js';
 
 interface Options {
   seq?: number;
@@ -121,5 +121,46 @@ describe('rtxOriginalSequenceNumber', () => {
     assert.equal(rtxOriginalSequenceNumber(Buffer.from([0x80, 97, 0, 1])), -1);
     const ext = rtp({ extension: [0, 0, 0, 0], payload: [1, 2] });
     assert.equal(rtxOriginalSequenceNumber(ext.subarray(0, 18)), -1);
+  });
+});
+
+describe('unwrapRtxPacket', () => {
+  const MEDIA_SSRC = 0x0a0b0c0d;
+
+  test('gives back the original packet buildRtxPacket wrapped: header, extension, CSRCs, marker and payload', () => {
+    const original = rtp({ seq: 0xfffe, marker: true, csrcs: [0x0c0c0c0c], extension: [0x10, 0xaa, 0, 0], payload: [7, 8, 9] });
+    original.writeUInt32BE(MEDIA_SSRC, 8);
+    const rtx = buildRtxPacket(original, 0x01020304, 97, 12);
+    const out = unwrapRtxPacket(rtx, MEDIA_SSRC, 96);
+    assert.ok(out);
+    assert.deepEqual(out, original);
+    assert.equal(marker(out), true);
+    assert.equal(sequenceNumber(out), 0xfffe);
+  });
+
+  test('works in place: the original is a view of the RTX packet', () => {
+    const rtx = buildRtxPacket(rtp({ seq: 5 }), 1, 97, 1);
+    const out = unwrapRtxPacket(rtx, MEDIA_SSRC, 96)!;
+    assert.equal(out.buffer, rtx.buffer);
+    assert.equal(ssrc(out), MEDIA_SSRC);
+    assert.equal(payloadType(out), 96);
+  });
+
+  test('keeps the padding of the RTX packet', () => {
+    const rtx = buildRtxPacket(rtp({ seq: 5, payload: [1, 2] }), 1, 97, 1);
+    const padded = Buffer.concat([rtx, Buffer.from([0, 0, 3])]);
+    padded[0] = padded[0]! | 0x20;
+    const out = unwrapRtxPacket(padded, MEDIA_SSRC, 96)!;
+    assert.equal(out[0]! & 0x20, 0x20);
+    assert.deepEqual([...out.subarray(12)], [1, 2, 0, 0, 3]);
+  });
+
+  test('undefined for a packet with no original sequence number: padding only, or too short', () => {
+    const probe = rtp({ payload: [], padding: 8 });
+    assert.equal(unwrapRtxPacket(probe, MEDIA_SSRC, 96), undefined);
+    assert.equal(unwrapRtxPacket(rtp({ payload: [1] }), MEDIA_SSRC, 96), undefined);
+    const huge = rtp({ payload: [1, 2, 3], padding: 1 });
+    huge[huge.length - 1] = 250;
+    assert.equal(unwrapRtxPacket(huge, MEDIA_SSRC, 96), undefined);
   });
 });
