@@ -20,6 +20,8 @@ import { guarded } from '../binding/guard-callbacks.js';
  */
 export class Producer extends TrackSource {
   readonly stats = new ReceiveStats();
+  /** Told of every RTP packet as it arrives (transport-cc feedback records arrival times), if set. */
+  onRtpArrival: ((packet: Buffer) => void) | undefined;
   private readonly unregister: () => void;
   /** Per bus peer that asks: a packet is sent again to it at most once per window. */
   private readonly resentTo = new Map<FeedbackOrigin, RepeatWindow>();
@@ -86,6 +88,7 @@ export class Producer extends TrackSource {
 
   private onPacket(packet: Buffer): void {
     if (this.closed || isRtcp(packet) || !isRtp(packet)) return;
+    this.onRtpArrival?.(packet);
     counters.packetsIn++;
     counters.bytesIn += packet.length;
     this.stats.onPacket(packet);

@@ -1,3 +1,4 @@
+import { TRANSPORT_CC_URI } from '../rtp/transport-cc.js';
 import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
 import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
@@ -9,10 +10,11 @@ export interface OfferedTrack {
   codec: CodecParameters;
   /** The media SSRC the offer signals (a=ssrc), if it signals one. */
   ssrc?: number;
+  /** The id of the transport-cc header extension, when it is kept (`keepTransportCc`) and offered. */
+  transportCcId?: number;
 }
 
-const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
-/** Header extensions removed from offers: transport-cc (this SFU sends REMB instead) and simulcast stream ids. */
+/** Header extensions removed from offers: transport-cc (unless kept: this SFU sends REMB instead) and simulcast stream ids. */
 const REMOVED_EXTENSIONS = new Set([
   TRANSPORT_CC_URI,
   'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
@@ -27,13 +29,15 @@ const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
  * - each audio/video m-line keeps one codec, the first one the publisher
  *   prefers among those forwarded (`chooseCodec`); RTX, RED and FEC go;
  * - transport-cc is removed (extmap and rtcp-fb), so the publisher's
- *   congestion control runs on the REMB this SFU sends;
+ *   congestion control runs on the REMB this SFU sends; with
+ *   `keepTransportCc` (--publisher-feedback twcc) it is kept instead, and this
+ *   SFU sends transport-cc feedback;
  * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line;
  * - m-lines with no forwardable codec are rejected (port 0);
  * - a=candidate lines are taken out, to be checked and counted like trickled ones.
  * Throws SdpError with a message for the client when the offer is unusable.
  */
-export function preparePublisherOffer(text: string): {
+export function preparePublisherOffer(text: string, keepTransportCc = false): {
   sdp: string;
   tracks: OfferedTrack[];
   mids: string[];
@@ -53,7 +57,7 @@ export function preparePublisherOffer(text: string): {
     if (media.kind === 'application' || media.port === 0) continue;
     const direction = mediaDirection(media);
     if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
-    const track = rewriteMedia(media, mid);
+    const track = rewriteMedia(media, mid, keepTransportCc);
     if (track) tracks.push(track);
   }
   return { sdp: writeSdp(sdp), tracks, mids, sendingMLines, candidates };
@@ -89,7 +93,7 @@ export function checkMLines(sdp: Sdp): string[] {
   return [...mids];
 }
 
-function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
+function rewriteMedia(media: SdpMedia, mid: string, keepTransportCc: boolean): OfferedTrack | undefined {
   const direction = mediaDirection(media);
   const codec = media.kind === 'audio' || media.kind === 'video' ? chooseCodec(media) : undefined;
   if (!codec || direction === 'recvonly' || direction === 'inactive') {
@@ -98,9 +102,11 @@ function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
   }
   const ssrc = primarySsrc(media);
   const pt = String(codec.payloadType);
+  const transportCcId = keepTransportCc ? extensionId(media, TRANSPORT_CC_URI) : undefined;
+  const removed = (uri: string) => REMOVED_EXTENSIONS.has(uri) && !(uri === TRANSPORT_CC_URI && transportCcId !== undefined);
   const removedExtensionIds = new Set(
     attributes(media.lines, 'extmap')
-      .filter((v) => REMOVED_EXTENSIONS.has(v.split(' ')[1] ?? ''))
+      .filter((v) => removed(v.split(' ')[1] ?? ''))
       .map((v) => v.split(/[ /]/)[0]),
   );
   media.formats = [pt];
@@ -108,14 +114,31 @@ function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
     const payloadSpecific = /^a=(rtpmap|fmtp|rtcp-fb):(\S+) ?(.*)$/.exec(line);
     if (payloadSpecific) {
       if (payloadSpecific[2] !== pt && payloadSpecific[2] !== '*') return false;
-      return payloadSpecific[1] !== 'rtcp-fb' || codec.rtcpFeedback.includes(payloadSpecific[3] ?? '');
+      const feedback = payloadSpecific[3] ?? '';
+      return payloadSpecific[1] !== 'rtcp-fb' || codec.rtcpFeedback.includes(feedback) || (feedback === 'transport-cc' && transportCcId !== undefined);
     }
     if (line.startsWith('a=extmap:')) return !removedExtensionIds.has(line.slice(9).split(/[ /]/)[0]);
     if (/^a=(rid|simulcast|ssrc-group):/.test(line)) return false;
     if (line.startsWith('a=ssrc:')) return ssrc !== undefined && line.startsWith(`a=ssrc:${ssrc} `);
     return true;
   });
-  return { mid, kind: media.kind as 'audio' | 'video', codec, ...(ssrc !== undefined ? { ssrc } : {}) };
+  return {
+    mid,
+    kind: media.kind as 'audio' | 'video',
+    codec,
+    ...(ssrc !== undefined ? { ssrc } : {}),
+    ...(transportCcId !== undefined ? { transportCcId } : {}),
+  };
+}
+
+/** The id (1-255) an m-line's a=extmap gives the header extension `uri`, if it names it once with a valid id. */
+function extensionId(media: SdpMedia, uri: string): number | undefined {
+  const ids = attributes(media.lines, 'extmap')
+    .map((v) => v.trim().split(/\s+/))
+    .filter((words) => words[1] === uri)
+    .map((words) => Number(words[0]!.split('/')[0]));
+  const id = ids[0];
+  return ids.length === 1 && id !== undefined && Number.isInteger(id) && id >= 1 && id <= 255 ? id : undefined;
 }
 
 /** The media SSRC of an m-line: first of its FID group, else the first a=ssrc. */
