@@ -17,19 +17,19 @@ import { RTCP_RTPFB } from './rtcp.js';
 import { RTP_HEADER_SIZE } from './rtp-packet.js';
 
 export const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
-export const RTPFB_TRANSPORT_CC = 15;
+const RTPFB_TRANSPORT_CC = 15;
 
 /** `arrivalUs` of a sequence number whose packet did not arrive. */
 export const NOT_RECEIVED = -1;
 
 /** Packet status symbols (2 bits). */
-export const STATUS_NOT_RECEIVED = 0;
-export const STATUS_SMALL_DELTA = 1;
-export const STATUS_LARGE_DELTA = 2;
+const STATUS_NOT_RECEIVED = 0;
+const STATUS_SMALL_DELTA = 1;
+const STATUS_LARGE_DELTA = 2;
 
-export const DELTA_UNIT_US = 250;
-export const REFERENCE_UNIT_US = 64_000;
-export const FEEDBACK_HEADER_SIZE = 20;
+const DELTA_UNIT_US = 250;
+const REFERENCE_UNIT_US = 64_000;
+const FEEDBACK_HEADER_SIZE = 20;
 const MAX_RUN_LENGTH = 0x1fff;
 const MAX_STATUS_COUNT = 0xffff;
 const ONE_BIT_SYMBOLS = 14;
@@ -114,10 +114,6 @@ export class TransportCcWriter {
     if (maxPacketBytes < FEEDBACK_HEADER_SIZE + 8) throw new Error('transport-cc packets need at least 28 bytes');
     this.chunks = new Uint16Array(maxPacketBytes >> 1);
     this.deltas = new Uint8Array(maxPacketBytes);
-  }
-
-  get count(): number {
-    return this.statusCount;
   }
 
   begin(baseSequence: number): void {
