@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { MediaSettings } from '../media/worker/protocol.js';
+import { PUBLISHER_FEEDBACK_CHOICES, type MediaSettings } from '../media/worker/protocol.js';
 import type { VerificationKey } from './auth/access-token.js';
 import { defaultNodeId, nodeIdProblem } from './cluster/ids.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from './http/engine.js';
@@ -96,6 +96,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     connectTimeoutMs: 15_000,
     maxTracksPerParticipant: 16,
     maxRemoteCandidates: 64,
+    publisherFeedback: 'remb',
   },
   limits: {
     maxParticipantsPerRoom: 500,
@@ -141,6 +142,7 @@ export function validateConfig(config: NodeConfig): string[] {
   if (!Number.isInteger(config.maxMessageBytes) || config.maxMessageBytes < 1024 || config.maxMessageBytes > 16 * 1024 * 1024) {
     problems.push('max message size must be 1024 bytes to 16 MiB');
   }
+  if (!PUBLISHER_FEEDBACK_CHOICES.includes(media.publisherFeedback)) problems.push(`publisher feedback must be one of ${PUBLISHER_FEEDBACK_CHOICES.join(', ')}`);
   if (!WS_ENGINE_CHOICES.includes(config.wsEngine)) problems.push(`WebSocket engine must be one of ${WS_ENGINE_CHOICES.join(', ')}`);
   if (!(config.idleTimeoutMs >= 1000)) problems.push('idle timeout must be at least 1000 ms');
   if (!(media.connectTimeoutMs >= 100)) problems.push('the connect timeout must be at least 100 ms');

@@ -8,6 +8,7 @@ import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
 import { AuthOptionError, verificationKey } from './auth-options.js';
 import { integer } from './validators.js';
+import { PUBLISHER_FEEDBACK_CHOICES, type PublisherFeedback } from '../../media/worker/protocol.js';
 import { parseIceServers, type IceServer } from '../whip/ice-servers.js';
 
 /** `shoal serve`: runs a node until SIGTERM/SIGINT, then drains and exits 0. */
@@ -40,6 +41,7 @@ export class ServeCommand extends Command {
   workers = Option.String('--workers', String(DEFAULT_CONFIG.workers), { env: 'SHOAL_WORKERS', validator: integer, description: 'Number of media worker threads; default: number of cores (env SHOAL_WORKERS)' });
   roomWorkerCapacity = Option.String('--room-worker-capacity', String(DEFAULT_CONFIG.roomWorkerCapacity), { env: 'SHOAL_ROOM_WORKER_CAPACITY', validator: integer, description: `Participants of one room a worker takes before the room spreads; default ${DEFAULT_CONFIG.roomWorkerCapacity} (env SHOAL_ROOM_WORKER_CAPACITY)` });
   maxBitrate = Option.String('--max-publisher-bitrate', String(DEFAULT_CONFIG.media.maxPublisherBitrate), { env: 'SHOAL_MAX_PUBLISHER_BITRATE', validator: integer, description: `Highest bitrate advertised to publishers (REMB), bit/s; default ${DEFAULT_CONFIG.media.maxPublisherBitrate} (env SHOAL_MAX_PUBLISHER_BITRATE)` });
+  publisherFeedback = Option.String('--publisher-feedback', DEFAULT_CONFIG.media.publisherFeedback, { env: 'SHOAL_PUBLISHER_FEEDBACK', validator: t.isEnum(PUBLISHER_FEEDBACK_CHOICES), description: `Congestion-control feedback for publishers: remb (a loss-based REMB every 250 ms; transport-cc removed from their offers) or twcc (transport-cc feedback from the packets' arrival times every 50 ms, no REMB); default ${DEFAULT_CONFIG.media.publisherFeedback} (env SHOAL_PUBLISHER_FEEDBACK)` });
   maxMessageBytes = Option.String('--max-message-size', String(DEFAULT_CONFIG.maxMessageBytes), { env: 'SHOAL_MAX_MESSAGE_SIZE', validator: integer, description: `Largest signaling frame or data message accepted, bytes; default ${DEFAULT_CONFIG.maxMessageBytes} (env SHOAL_MAX_MESSAGE_SIZE)` });
   drainTimeout = Option.String('--drain-timeout', String(DEFAULT_CONFIG.drainTimeoutMs), { env: 'SHOAL_DRAIN_TIMEOUT', validator: integer, description: `Longest a drain may take before the node exits anyway (exit code 1), ms; default ${DEFAULT_CONFIG.drainTimeoutMs} (env SHOAL_DRAIN_TIMEOUT)` });
   maxTracks = Option.String('--max-tracks-per-participant', String(DEFAULT_CONFIG.media.maxTracksPerParticipant), { env: 'SHOAL_MAX_TRACKS_PER_PARTICIPANT', validator: integer, description: `Audio and video tracks one participant may publish; default ${DEFAULT_CONFIG.media.maxTracksPerParticipant} (env SHOAL_MAX_TRACKS_PER_PARTICIPANT)` });
@@ -124,6 +126,7 @@ export class ServeCommand extends Command {
         ...DEFAULT_CONFIG.media,
         bindAddress: this.rtcBind,
         maxPublisherBitrate: Number(this.maxBitrate),
+        publisherFeedback: this.publisherFeedback as PublisherFeedback,
         maxTracksPerParticipant: Number(this.maxTracks),
         maxRemoteCandidates: Number(this.maxCandidates),
         ...(this.announcedIp ? { announcedAddress: this.announcedIp } : {}),

@@ -23,6 +23,8 @@ import { guarded } from '../binding/guard-callbacks.js';
  */
 export class Producer extends TrackSource {
   readonly stats = new ReceiveStats();
+  /** Told of every RTP packet as it arrives (transport-cc feedback records arrival times), if set. */
+  onRtpArrival: ((packet: Buffer) => void) | undefined;
   private readonly unregister: () => void;
   /** Per bus peer that asks: a packet is sent again to it at most once per window. */
   private readonly resentTo = new Map<FeedbackOrigin, RepeatWindow>();
@@ -93,6 +95,8 @@ export class Producer extends TrackSource {
 
   private onPacket(received: Buffer): void {
     if (this.closed || isRtcp(received) || !isRtp(received)) return;
+    // Every packet's arrival counts for transport-cc, RTX included.
+    this.onRtpArrival?.(received);
     counters.packetsIn++;
     counters.bytesIn += received.length;
     // What an RTX packet carries, or nothing (padding, a duplicate).

@@ -19,7 +19,7 @@ export const FORWARDED_CODECS: Record<'audio' | 'video', readonly string[]> = {
   video: ['vp8', 'vp9', 'h264', 'av1', 'h265'],
 };
 
-/** Feedback this SFU acts on; anything else (transport-cc above all) is removed from offers. */
+/** Feedback this SFU acts on; anything else (transport-cc above all, unless `preparePublisherOffer` keeps it) is removed from offers. */
 const KEPT_FEEDBACK = new Set(['nack', 'nack pli', 'ccm fir', 'goog-remb']);
 
 export function encodingName(codec: CodecParameters): string {

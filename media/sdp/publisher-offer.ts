@@ -1,3 +1,4 @@
+import { TRANSPORT_CC_URI } from '../rtp/transport-cc.js';
 import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
 import { offeredRtx, type OfferedRtx } from './publisher-rtx.js';
@@ -12,10 +13,11 @@ export interface OfferedTrack {
   ssrc?: number;
   /** The RTX stream kept with the codec (the publisher answers this SFU's NACKs on it), if any. */
   rtx?: OfferedRtx;
+  /** The id of the transport-cc header extension, when it is kept (`keepTransportCc`) and offered. */
+  transportCcId?: number;
 }
 
-const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
-/** Header extensions removed from offers: transport-cc (this SFU sends REMB instead) and simulcast stream ids. */
+/** Header extensions removed from offers: transport-cc (unless kept: this SFU sends REMB instead) and simulcast stream ids. */
 const REMOVED_EXTENSIONS = new Set([
   TRANSPORT_CC_URI,
   'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
@@ -32,7 +34,9 @@ const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
  *   the codec has generic NACK and the RTX SSRC is signalled (`offeredRtx`);
  *   RED, FEC and other RTX go;
  * - transport-cc is removed (extmap and rtcp-fb), so the publisher's
- *   congestion control runs on the REMB this SFU sends;
+ *   congestion control runs on the REMB this SFU sends; with
+ *   `keepTransportCc` (--publisher-feedback twcc) it is kept instead, and this
+ *   SFU sends transport-cc feedback;
  * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line
  *   (the RTX SSRC's a=ssrc lines stay: libdatachannel routes by them; an
  *   ssrc-group would be copied into its answer);
@@ -40,7 +44,7 @@ const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
  * - a=candidate lines are taken out, to be checked and counted like trickled ones.
  * Throws SdpError with a message for the client when the offer is unusable.
  */
-export function preparePublisherOffer(text: string): {
+export function preparePublisherOffer(text: string, keepTransportCc = false): {
   sdp: string;
   tracks: OfferedTrack[];
   mids: string[];
@@ -60,7 +64,7 @@ export function preparePublisherOffer(text: string): {
     if (media.kind === 'application' || media.port === 0) continue;
     const direction = mediaDirection(media);
     if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
-    const track = rewriteMedia(media, mid);
+    const track = rewriteMedia(media, mid, keepTransportCc);
     if (track) tracks.push(track);
   }
   return { sdp: writeSdp(sdp), tracks, mids, sendingMLines, candidates };
@@ -96,7 +100,7 @@ export function checkMLines(sdp: Sdp): string[] {
   return [...mids];
 }
 
-function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
+function rewriteMedia(media: SdpMedia, mid: string, keepTransportCc: boolean): OfferedTrack | undefined {
   const direction = mediaDirection(media);
   const codec = media.kind === 'audio' || media.kind === 'video' ? chooseCodec(media) : undefined;
   if (!codec || direction === 'recvonly' || direction === 'inactive') {
@@ -107,9 +111,11 @@ function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
   const pt = String(codec.payloadType);
   const rtx = codec.rtcpFeedback.includes('nack') ? offeredRtx(media, codec.payloadType, ssrc) : undefined;
   const rtxPt = rtx ? String(rtx.payloadType) : undefined;
+  const transportCcId = keepTransportCc ? extensionId(media, TRANSPORT_CC_URI) : undefined;
+  const removed = (uri: string) => REMOVED_EXTENSIONS.has(uri) && !(uri === TRANSPORT_CC_URI && transportCcId !== undefined);
   const removedExtensionIds = new Set(
     attributes(media.lines, 'extmap')
-      .filter((v) => REMOVED_EXTENSIONS.has(v.split(' ')[1] ?? ''))
+      .filter((v) => removed(v.split(' ')[1] ?? ''))
       .map((v) => v.split(/[ /]/)[0]),
   );
   media.formats = rtxPt ? [pt, rtxPt] : [pt];
@@ -118,14 +124,32 @@ function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
     if (payloadSpecific) {
       if (payloadSpecific[2] === rtxPt) return payloadSpecific[1] !== 'rtcp-fb';
       if (payloadSpecific[2] !== pt && payloadSpecific[2] !== '*') return false;
-      return payloadSpecific[1] !== 'rtcp-fb' || codec.rtcpFeedback.includes(payloadSpecific[3] ?? '');
+      const feedback = payloadSpecific[3] ?? '';
+      return payloadSpecific[1] !== 'rtcp-fb' || codec.rtcpFeedback.includes(feedback) || (feedback === 'transport-cc' && transportCcId !== undefined);
     }
     if (line.startsWith('a=extmap:')) return !removedExtensionIds.has(line.slice(9).split(/[ /]/)[0]);
     if (/^a=(rid|simulcast|ssrc-group):/.test(line)) return false;
     if (line.startsWith('a=ssrc:')) return (ssrc !== undefined && line.startsWith(`a=ssrc:${ssrc} `)) || (rtx !== undefined && line.startsWith(`a=ssrc:${rtx.ssrc} `));
     return true;
   });
-  return { mid, kind: media.kind as 'audio' | 'video', codec, ...(ssrc !== undefined ? { ssrc } : {}), ...(rtx ? { rtx } : {}) };
+  return {
+    mid,
+    kind: media.kind as 'audio' | 'video',
+    codec,
+    ...(ssrc !== undefined ? { ssrc } : {}),
+    ...(rtx ? { rtx } : {}),
+    ...(transportCcId !== undefined ? { transportCcId } : {}),
+  };
+}
+
+/** The id (1-255) an m-line's a=extmap gives the header extension `uri`, if it names it once with a valid id. */
+function extensionId(media: SdpMedia, uri: string): number | undefined {
+  const ids = attributes(media.lines, 'extmap')
+    .map((v) => v.trim().split(/\s+/))
+    .filter((words) => words[1] === uri)
+    .map((words) => Number(words[0]!.split('/')[0]));
+  const id = ids[0];
+  return ids.length === 1 && id !== undefined && Number.isInteger(id) && id >= 1 && id <= 255 ? id : undefined;
 }
 
 /** The media SSRC of an m-line: first of its FID group, else the first a=ssrc. */

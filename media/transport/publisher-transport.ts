@@ -17,6 +17,7 @@ import { withDeadline, type Deadline } from './deadline.js';
 import { describeWithCandidates } from './gathering.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
+import { TransportCcFeedback } from './transport-cc-feedback.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
@@ -27,7 +28,8 @@ const MLINES_PER_TRACK_ALLOWED = 4;
 /**
  * A participant's publisher connection: the client offers, this answers.
  * Each sending m-line becomes a Producer. Publishers get REMB feedback every
- * 250 ms (transport-cc is removed from their offers) so their encoders ramp up.
+ * 250 ms (transport-cc is removed from their offers) so their encoders ramp up,
+ * or with --publisher-feedback twcc transport-cc feedback (TransportCcFeedback).
  */
 export class PublisherTransport {
   private readonly pc: PeerConnection;
@@ -43,7 +45,9 @@ export class PublisherTransport {
   private readonly knownMids = new Set<string>();
   private readonly dataChannels: DataChannel[] = [];
   private readonly estimator: PublisherBitrateEstimator;
-  private readonly rembTimer: NodeJS.Timeout;
+  private readonly rembTimer: NodeJS.Timeout | undefined;
+  /** Set with --publisher-feedback twcc (then no REMB). */
+  private readonly transportCc: TransportCcFeedback | undefined;
   private readonly connectTimeout: ConnectTimeout;
   private onTrackArrived: (() => void) | undefined;
   private onAnswer: ((sdp: string) => void) | undefined;
@@ -99,7 +103,8 @@ export class PublisherTransport {
       this.dataChannels.push(keepUntilClosed(channel));
       relayIncomingData(channel, participantId, ctx.emit);
     }));
-    this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
+    if (settings.publisherFeedback === 'twcc') this.transportCc = new TransportCcFeedback(this.producers);
+    else this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
   }
 
   /**
@@ -115,7 +120,7 @@ export class PublisherTransport {
 
   private async negotiate(sdp: string, candidatesInAnswer: boolean): Promise<{ sdp: string; producers: ProducerInfo[] }> {
     if (this.closed) throw closedWhileNegotiating();
-    const offer = preparePublisherOffer(sdp);
+    const offer = preparePublisherOffer(sdp, this.transportCc !== undefined);
     this.checkTrackLimits(offer);
     const current = this.pc.remoteDescription();
     if (current && restartsIce(parseSdp(current.sdp), parseSdp(offer.sdp))) throw new SdpError(ICE_RESTART_REFUSED);
@@ -172,6 +177,7 @@ export class PublisherTransport {
       this.producers.set(t.mid, producer);
       this.ctx.router.addProducer(producer);
     }
+    for (const t of offer.tracks) this.producers.get(t.mid)!.onRtpArrival = this.transportCc?.arrivalsOf(t.transportCcId);
     const described = candidatesInAnswer ? await describeWithCandidates(this.pc) : answerSdp;
     if (this.closed) throw closedWhileNegotiating();
     return { sdp: announceSdp(this.ctx.settings, described), producers: this.producerInfos() };
@@ -217,6 +223,7 @@ export class PublisherTransport {
     this.waiting?.cancel(closedWhileNegotiating());
     this.connectTimeout.stop();
     clearInterval(this.rembTimer);
+    this.transportCc?.close();
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
     this.producers.clear();
     for (const track of this.tracks.values()) track.close();

@@ -56,7 +56,12 @@ export interface MediaSettings {
   maxTracksPerParticipant: number;
   /** Remote ICE candidates one connection accepts (--max-candidates). */
   maxRemoteCandidates: number;
+  /** Congestion-control feedback publishers get (--publisher-feedback): REMB, or transport-cc from arrival times. */
+  publisherFeedback: PublisherFeedback;
 }
+
+export const PUBLISHER_FEEDBACK_CHOICES = ['remb', 'twcc'] as const;
+export type PublisherFeedback = (typeof PUBLISHER_FEEDBACK_CHOICES)[number];
 
 export interface WorkerInit {
   /** The node this worker belongs to: a track is local when its nodeId is this one. */

@@ -22,6 +22,7 @@ const OPTIONS: Array<[string, string]> = [
   ['--workers', 'SHOAL_WORKERS'],
   ['--room-worker-capacity', 'SHOAL_ROOM_WORKER_CAPACITY'],
   ['--max-publisher-bitrate', 'SHOAL_MAX_PUBLISHER_BITRATE'],
+  ['--publisher-feedback', 'SHOAL_PUBLISHER_FEEDBACK'],
   ['--max-message-size', 'SHOAL_MAX_MESSAGE_SIZE'],
   ['--drain-timeout', 'SHOAL_DRAIN_TIMEOUT'],
   ['--max-tracks-per-participant', 'SHOAL_MAX_TRACKS_PER_PARTICIPANT'],
@@ -233,6 +234,17 @@ describe('shoal token and a node that requires tokens', { timeout: 60_000 }, () 
     const result = spawnSync(process.execPath, [CLI, 'serve', '--auth-secret', 'short'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...(await loopbackEnv()) } });
     assert.notEqual(result.status, 0);
     assert.match(result.stdout + result.stderr, /at least 32 bytes/);
+  });
+
+  test('a publisher feedback other than remb or twcc is refused at start, from the flag or the environment', async () => {
+    const env = { PATH: process.env.PATH, ...(await loopbackEnv()) };
+    for (const result of [
+      spawnSync(process.execPath, [CLI, 'serve', '--publisher-feedback', 'gcc'], { encoding: 'utf8', env }),
+      spawnSync(process.execPath, [CLI, 'serve'], { encoding: 'utf8', env: { ...env, SHOAL_PUBLISHER_FEEDBACK: 'nada' } }),
+    ]) {
+      assert.notEqual(result.status, 0);
+      assert.match(result.stdout + result.stderr, /publisher-feedback|remb|twcc/);
+    }
   });
 });
 

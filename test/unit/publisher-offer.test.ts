@@ -566,3 +566,37 @@ describe('preparePublisherOffer RTX', () => {
     assert.equal(videoOf(huge).track.rtx, undefined);
   });
 });
+
+describe('preparePublisherOffer keeping transport-cc (--publisher-feedback twcc)', () => {
+  const { sdp, tracks } = preparePublisherOffer(text(chromeOffer()), true);
+
+  test('every audio and video m-line keeps the transport-cc extmap and rtcp-fb; the other removed extensions still go', () => {
+    for (const mid of ['0', '1', '2']) {
+      const media = byMid(sdp, mid);
+      assert.deepEqual(attributes(media.lines, 'extmap').filter((v) => v.includes(TRANSPORT_CC)), [`3 ${TRANSPORT_CC}`], `m-line ${mid}`);
+      assert.deepEqual(attributes(media.lines, 'rtcp-fb').filter((v) => v.endsWith('transport-cc')), [`${mid === '0' ? 111 : 96} transport-cc`], `m-line ${mid}`);
+      assert.ok(!attributes(media.lines, 'extmap').some((v) => v.includes('rtp-stream-id')), `m-line ${mid}: no stream ids`);
+    }
+  });
+
+  test('each track names the extension id its packets carry', () => {
+    assert.deepEqual(tracks.map((t) => t.transportCcId), [3, 3, 3]);
+  });
+
+  test('the codec keeps the feedback forwarded to subscribers, without transport-cc', () => {
+    assert.deepEqual(tracks[1]!.codec.rtcpFeedback, ['goog-remb', 'ccm fir', 'nack', 'nack pli']);
+  });
+
+  test('an m-line naming the extension twice, or with an id out of range, gets no transport-cc at all', () => {
+    const twice = chromeOffer().flatMap((l) => (l === `a=extmap:3 ${TRANSPORT_CC}` ? [l, `a=extmap:9 ${TRANSPORT_CC}`] : [l]));
+    const prepared = preparePublisherOffer(text(twice), true);
+    assert.ok(!prepared.sdp.includes('transport-cc'));
+    assert.deepEqual(prepared.tracks.map((t) => t.transportCcId), [undefined, undefined, undefined]);
+    const outOfRange = chromeOffer().map((l) => (l === `a=extmap:3 ${TRANSPORT_CC}` ? `a=extmap:300 ${TRANSPORT_CC}` : l));
+    assert.ok(!preparePublisherOffer(text(outOfRange), true).sdp.includes('transport-cc'));
+  });
+
+  test('without the option nothing names an extension id', () => {
+    assert.ok(preparePublisherOffer(text(chromeOffer())).tracks.every((t) => !('transportCcId' in t)));
+  });
+});
