@@ -65,6 +65,8 @@ export interface MediaPeerOptions {
 export interface PublishOptions {
   audio?: boolean;
   video?: boolean | VideoCodec;
+  /** The video m-line before the audio one (as GStreamer's webrtcbin offers them); audio first otherwise. */
+  videoFirst?: boolean;
 }
 
 interface PublishedTrack {
@@ -143,16 +145,15 @@ export class MediaPeer {
     pc.onLocalCandidate(guarded((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid)));
     const offer = new Promise<string>((resolve) => pc.onLocalDescription(guarded((sdp, type) => type === 'offer' && resolve(sdp))));
     const cname = this.options.identity;
-    if (options.audio) {
+    const addAudio = () => {
       const { payloadType, fmtp } = CLIENT_CODECS.opus;
       const audio = new nodeDataChannel.Audio('0', 'SendOnly');
       audio.addOpusCodec(payloadType, fmtp);
       const source = new RtpSource(randomSsrc(), payloadType, 48000);
       audio.addSSRC(source.ssrc, cname, cname, `${cname}-audio`);
       this.addPublishedTrack('audio', pc.addTrack(audio), source);
-    }
-    if (options.video) {
-      const codec: VideoCodec = options.video === true ? 'VP8' : options.video;
+    };
+    const addVideo = (codec: VideoCodec) => {
       const { payloadType, fmtp } = CLIENT_CODECS[codec];
       const video = new nodeDataChannel.Video('1', 'SendOnly');
       if (fmtp) video.addVideoCodec(payloadType, codec, fmtp);
@@ -160,7 +161,11 @@ export class MediaPeer {
       const source = new RtpSource(randomSsrc(), payloadType, 90000);
       video.addSSRC(source.ssrc, cname, cname, `${cname}-video`);
       this.addPublishedTrack('video', pc.addTrack(video), source);
-    }
+    };
+    const video = options.video === true ? 'VP8' : options.video;
+    if (video && options.videoFirst) addVideo(video);
+    if (options.audio) addAudio();
+    if (video && !options.videoFirst) addVideo(video);
     pc.setLocalDescription();
     const sdp = await offer;
     const reply = await this.signaling.request({ publishOffer: { sdp: this.options.transformOffer?.(sdp) ?? sdp } });

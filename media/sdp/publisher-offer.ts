@@ -1,6 +1,6 @@
 import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
-import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
+import { attribute, attributes, isRejected, mediaDirection, mediaMid, parseSdp, rejectMedia, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
 
 /** A track a publisher's offer will send, as this SFU will receive it. */
 export interface OfferedTrack {
@@ -30,6 +30,8 @@ const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
  *   congestion control runs on the REMB this SFU sends;
  * - simulcast (rid, simulcast, ssrc-group) is removed: one stream per m-line;
  * - m-lines with no forwardable codec are rejected (port 0);
+ * - bundle-only m-lines (port 0 with a=bundle-only: JSEP max-bundle,
+ *   GStreamer's webrtcbin) are live and published like any other;
  * - a=candidate lines are taken out, to be checked and counted like trickled ones.
  * Throws SdpError with a message for the client when the offer is unusable.
  */
@@ -50,7 +52,7 @@ export function preparePublisherOffer(text: string): {
   let sendingMLines = 0;
   for (const [index, media] of sdp.media.entries()) {
     const mid = mids[index]!;
-    if (media.kind === 'application' || media.port === 0) continue;
+    if (media.kind === 'application' || isRejected(media)) continue;
     const direction = mediaDirection(media);
     if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
     const track = rewriteMedia(media, mid);
@@ -93,7 +95,7 @@ function rewriteMedia(media: SdpMedia, mid: string): OfferedTrack | undefined {
   const direction = mediaDirection(media);
   const codec = media.kind === 'audio' || media.kind === 'video' ? chooseCodec(media) : undefined;
   if (!codec || direction === 'recvonly' || direction === 'inactive') {
-    media.port = 0;
+    rejectMedia(media);
     return undefined;
   }
   const ssrc = primarySsrc(media);
