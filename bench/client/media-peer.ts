@@ -60,6 +60,14 @@ export interface MediaPeerOptions {
   transformOffer?: (sdp: string) => string;
   /** Behave like a video receiver: NACK gaps, PLI when there is no picture (benchmarks). */
   feedback?: boolean;
+  /**
+   * Start the subscriber connection with DTLS-SRTP even when its first offer
+   * carries no media (default true, as browsers do). Without it libdatachannel
+   * sets up DTLS without SRTP for a data-only first offer, and media added later never flows.
+   */
+  forceMediaTransport?: boolean;
+  /** Hold subscriber offers while the subscriber connection connects (default true; the server does not need it). */
+  holdOffers?: boolean;
 }
 
 export interface PublishOptions {
@@ -142,7 +150,14 @@ export class MediaPeer {
     this.publishOptions = options;
     const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-pub`, this.rtcConfig());
     this.publisher = pc;
-    pc.onLocalCandidate(guarded((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid)));
+    // Candidates go out once the answer is applied: the server (DTLS client) may otherwise reach this side
+    // and start DTLS before libdatachannel knows the server's fingerprint, and the handshake fails.
+    const heldCandidates: Array<[string, string]> = [];
+    let answered = false;
+    pc.onLocalCandidate(guarded((candidate, mid) => {
+      if (answered) this.trickle(ConnectionRole.PUBLISHER, candidate, mid);
+      else heldCandidates.push([candidate, mid]);
+    }));
     const offer = new Promise<string>((resolve) => pc.onLocalDescription(guarded((sdp, type) => type === 'offer' && resolve(sdp))));
     const cname = this.options.identity;
     const addAudio = () => {
@@ -172,6 +187,8 @@ export class MediaPeer {
     if (reply.message !== 'publishAnswer') throw new Error(`publish failed: ${JSON.stringify(reply.error)}`);
     const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
     pc.setRemoteDescription(answer.sdp, 'answer');
+    answered = true;
+    for (const [candidate, mid] of heldCandidates.splice(0)) this.trickle(ConnectionRole.PUBLISHER, candidate, mid);
     this.flushCandidates('publisher');
     // Published again on a new connection (the last one failed): the server named the tracks anew.
     for (const { mid, trackId } of answer.tracks) {
@@ -403,7 +420,8 @@ export class MediaPeer {
   private applyOffers(): void {
     while (this.offerQueue.length > 0) {
       const state = this.subscriber?.state();
-      if (this.subscriber?.remoteDescription() && (state === 'new' || state === 'connecting')) return;
+      const holding = this.options.holdOffers ?? true;
+      if (holding && this.subscriber?.remoteDescription() && (state === 'new' || state === 'connecting')) return;
       this.applyOffer(this.offerQueue.shift()!);
     }
   }
@@ -414,7 +432,10 @@ export class MediaPeer {
     this.mLines = describeMLines(offer.sdp);
     if (!this.subscriber) {
       // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
-      const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
+      const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, {
+        ...this.rtcConfig(),
+        forceMediaTransport: this.options.forceMediaTransport ?? true,
+      });
       this.subscriber = pc;
       pc.onLocalDescription(guarded((sdp, type) => {
         if (type !== 'answer') return;
