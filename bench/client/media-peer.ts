@@ -65,6 +65,14 @@ export interface MediaPeerOptions {
   latency?: LatencyHistogram;
   /** Behave like a browser's video sender: send packets again when the SFU NACKs them (as RTX when negotiated). */
   answerNacks?: boolean;
+  /**
+   * Start the subscriber connection with DTLS-SRTP even when its first offer
+   * carries no media (default true, as browsers do). Without it libdatachannel
+   * sets up DTLS without SRTP for a data-only first offer, and media added later never flows.
+   */
+  forceMediaTransport?: boolean;
+  /** Hold subscriber offers while the subscriber connection connects (default true; the server does not need it). */
+  holdOffers?: boolean;
 }
 
 export interface PublishOptions {
@@ -72,6 +80,8 @@ export interface PublishOptions {
   video?: boolean | VideoCodec;
   /** Offer RTX for the video codec (payload type + 1), its SSRC in an a=ssrc-group:FID, as browsers do. */
   rtx?: boolean;
+  /** The video m-line before the audio one (as GStreamer's webrtcbin offers them); audio first otherwise. */
+  videoFirst?: boolean;
 }
 
 interface PublishedTrack {
@@ -152,19 +162,25 @@ export class MediaPeer {
     this.publishOptions = options;
     const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-pub`, this.rtcConfig());
     this.publisher = pc;
-    pc.onLocalCandidate(guarded((candidate, mid) => this.trickle(ConnectionRole.PUBLISHER, candidate, mid)));
+    // Candidates go out once the answer is applied: the server (DTLS client) may otherwise reach this side
+    // and start DTLS before libdatachannel knows the server's fingerprint, and the handshake fails.
+    const heldCandidates: Array<[string, string]> = [];
+    let answered = false;
+    pc.onLocalCandidate(guarded((candidate, mid) => {
+      if (answered) this.trickle(ConnectionRole.PUBLISHER, candidate, mid);
+      else heldCandidates.push([candidate, mid]);
+    }));
     const offer = new Promise<string>((resolve) => pc.onLocalDescription(guarded((sdp, type) => type === 'offer' && resolve(sdp))));
     const cname = this.options.identity;
-    if (options.audio) {
+    const addAudio = () => {
       const { payloadType, fmtp } = CLIENT_CODECS.opus;
       const audio = new nodeDataChannel.Audio('0', 'SendOnly');
       audio.addOpusCodec(payloadType, fmtp);
       const source = new RtpSource(randomSsrc(), payloadType, 48000);
       audio.addSSRC(source.ssrc, cname, cname, `${cname}-audio`);
       this.addPublishedTrack('audio', pc.addTrack(audio), source);
-    }
-    if (options.video) {
-      const codec: VideoCodec = options.video === true ? 'VP8' : options.video;
+    };
+    const addVideo = (codec: VideoCodec) => {
       const { payloadType, fmtp } = CLIENT_CODECS[codec];
       const video = new nodeDataChannel.Video('1', 'SendOnly');
       if (fmtp) video.addVideoCodec(payloadType, codec, fmtp);
@@ -178,13 +194,19 @@ export class MediaPeer {
         video.parseSdpLine(`a=ssrc-group:FID ${source.ssrc} ${rtx.ssrc}`);
       }
       this.addPublishedTrack('video', pc.addTrack(video), source, rtx);
-    }
+    };
+    const videoCodec = options.video === true ? 'VP8' : options.video;
+    if (videoCodec && options.videoFirst) addVideo(videoCodec);
+    if (options.audio) addAudio();
+    if (videoCodec && !options.videoFirst) addVideo(videoCodec);
     pc.setLocalDescription();
     const sdp = await offer;
     const reply = await this.signaling.request({ publishOffer: { sdp: this.options.transformOffer?.(sdp) ?? sdp } });
     if (reply.message !== 'publishAnswer') throw new Error(`publish failed: ${JSON.stringify(reply.error)}`);
     const answer = reply.publishAnswer as { sdp: string; tracks: Array<{ mid: string; trackId: string }> };
     pc.setRemoteDescription(answer.sdp, 'answer');
+    answered = true;
+    for (const [candidate, mid] of heldCandidates.splice(0)) this.trickle(ConnectionRole.PUBLISHER, candidate, mid);
     this.flushCandidates('publisher');
     const video = this.published.get('video');
     if (video && this.options.answerNacks) {
@@ -434,7 +456,8 @@ export class MediaPeer {
   private applyOffers(): void {
     while (this.offerQueue.length > 0) {
       const state = this.subscriber?.state();
-      if (this.subscriber?.remoteDescription() && (state === 'new' || state === 'connecting')) return;
+      const holding = this.options.holdOffers ?? true;
+      if (holding && this.subscriber?.remoteDescription() && (state === 'new' || state === 'connecting')) return;
       this.applyOffer(this.offerQueue.shift()!);
     }
   }
@@ -445,7 +468,10 @@ export class MediaPeer {
     this.mLines = describeMLines(offer.sdp);
     if (!this.subscriber) {
       // The first offer may carry only data channels: DTLS-SRTP from the start, as browsers do.
-      const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, { ...this.rtcConfig(), forceMediaTransport: true });
+      const pc = new nodeDataChannel.PeerConnection(`${this.options.identity}-sub`, {
+        ...this.rtcConfig(),
+        forceMediaTransport: this.options.forceMediaTransport ?? true,
+      });
       this.subscriber = pc;
       pc.onLocalDescription(guarded((sdp, type) => {
         if (type !== 'answer') return;

@@ -285,7 +285,9 @@ export class RoomService {
       // Decided once across the cluster; the node holding the previous participant removes it.
       await this.store.claimIdentity(room.name, request.identity, id);
       this.stillJoining(participant);
-      await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity, receiving: RECEIVING[client.protocol] });
+      const receiving = RECEIVING[client.protocol];
+      const producers = receiving === 'offer' ? this.distribution.initialTracks(participant, room) : [];
+      await worker.request('createParticipant', { participantId: id, room: room.name, identity: request.identity, receiving, producers });
       this.stillJoining(participant);
       await this.store.putParticipant(participantRecord(participant, this.config.nodeId));
       this.stillJoining(participant);

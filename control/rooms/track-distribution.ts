@@ -1,3 +1,4 @@
+import type { ProducerInfo } from '../../media/worker/protocol.js';
 import type { Participant } from './participant.js';
 import type { Room, RoomTrack } from './room.js';
 import { trackMessage } from './wire.js';
@@ -18,28 +19,47 @@ export class TrackDistribution {
     }
   }
 
-  /** A track of `room` that went: its consumers stop, the joined participants are told. */
+  /**
+   * A track of `room` that went: its consumers stop (those of participants
+   * still joining too: their first offer may carry it), the joined
+   * participants are told.
+   */
   withdraw(room: Room, trackId: string, publisherId: string): void {
-    for (const other of room.joinedOthers()) {
-      if (other.id === publisherId) continue;
+    for (const other of room.participants.values()) {
+      if (other.id === publisherId || other.state === 'left') continue;
       if (other.subscribed.delete(trackId)) {
         other.worker.request('unconsume', { participantId: other.id, trackId }).catch(() => undefined);
       }
-      other.send({ trackUnpublished: { trackId, participantId: publisherId } });
+      if (other.state === 'joined') other.send({ trackUnpublished: { trackId, participantId: publisherId } });
     }
   }
 
-  /** A participant that just joined consumes every track of its room. */
+  /**
+   * The tracks of `room` a joining participant receives from the start, marked
+   * as consumed: its worker puts them into the first subscriber offer, so the
+   * client is not offered its data channels alone and the tracks a moment later.
+   */
+  initialTracks(participant: Participant, room: Room): ProducerInfo[] {
+    return room.tracks().filter((track) => this.claim(participant, track)).map((track) => track.info);
+  }
+
+  /** A participant that just joined consumes every track of its room (those published while it joined, after `initialTracks`). */
   subscribeAll(participant: Participant, room: Room): void {
     for (const track of room.tracks()) this.subscribe(participant, track);
   }
 
-  private subscribe(subscriber: Participant, { info: track, identity }: RoomTrack): void {
-    if (subscriber.subscribed.has(track.trackId) || track.participantId === subscriber.id) return;
-    if (!subscriber.grants.has('subscribe') || !subscriber.wants(identity)) return;
-    subscriber.subscribed.add(track.trackId);
-    subscriber.worker.request('consume', { participantId: subscriber.id, producer: track }).catch((error) => {
-      subscriber.log.warn({ err: error, track: track.trackId }, 'could not subscribe');
+  private subscribe(subscriber: Participant, track: RoomTrack): void {
+    if (!this.claim(subscriber, track)) return;
+    subscriber.worker.request('consume', { participantId: subscriber.id, producer: track.info }).catch((error) => {
+      subscriber.log.warn({ err: error, track: track.info.trackId }, 'could not subscribe');
     });
+  }
+
+  /** Marks `track` as consumed by `subscriber` if it is to receive it and does not yet; false otherwise. */
+  private claim(subscriber: Participant, { info: track, identity }: RoomTrack): boolean {
+    if (subscriber.subscribed.has(track.trackId) || track.participantId === subscriber.id) return false;
+    if (!subscriber.grants.has('subscribe') || !subscriber.wants(identity)) return false;
+    subscriber.subscribed.add(track.trackId);
+    return true;
   }
 }

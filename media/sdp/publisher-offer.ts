@@ -2,7 +2,7 @@ import { TRANSPORT_CC_URI } from '../rtp/transport-cc.js';
 import { takeCandidates } from './candidates.js';
 import { chooseCodec, type CodecParameters } from './codecs.js';
 import { offeredRtx, type OfferedRtx } from './publisher-rtx.js';
-import { attribute, attributes, mediaDirection, mediaMid, parseSdp, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
+import { attribute, attributes, isRejected, mediaDirection, mediaMid, parseSdp, rejectMedia, SdpError, writeSdp, type Sdp, type SdpMedia } from './sdp.js';
 
 /** A track a publisher's offer will send, as this SFU will receive it. */
 export interface OfferedTrack {
@@ -41,6 +41,8 @@ const UNIQUE_MEDIA_ATTRIBUTES = ['mid', 'ice-ufrag', 'ice-pwd', 'setup'];
  *   (the RTX SSRC's a=ssrc lines stay: libdatachannel routes by them; an
  *   ssrc-group would be copied into its answer);
  * - m-lines with no forwardable codec are rejected (port 0);
+ * - bundle-only m-lines (port 0 with a=bundle-only: JSEP max-bundle,
+ *   GStreamer's webrtcbin) are live and published like any other;
  * - a=candidate lines are taken out, to be checked and counted like trickled ones.
  * Throws SdpError with a message for the client when the offer is unusable.
  */
@@ -61,7 +63,7 @@ export function preparePublisherOffer(text: string, keepTransportCc = false): {
   let sendingMLines = 0;
   for (const [index, media] of sdp.media.entries()) {
     const mid = mids[index]!;
-    if (media.kind === 'application' || media.port === 0) continue;
+    if (media.kind === 'application' || isRejected(media)) continue;
     const direction = mediaDirection(media);
     if ((media.kind === 'audio' || media.kind === 'video') && (direction === 'sendonly' || direction === 'sendrecv')) sendingMLines++;
     const track = rewriteMedia(media, mid, keepTransportCc);
@@ -104,7 +106,7 @@ function rewriteMedia(media: SdpMedia, mid: string, keepTransportCc: boolean): O
   const direction = mediaDirection(media);
   const codec = media.kind === 'audio' || media.kind === 'video' ? chooseCodec(media) : undefined;
   if (!codec || direction === 'recvonly' || direction === 'inactive') {
-    media.port = 0;
+    rejectMedia(media);
     return undefined;
   }
   const ssrc = primarySsrc(media);

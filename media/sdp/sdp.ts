@@ -74,6 +74,21 @@ export function mediaMid(media: SdpMedia): string | undefined {
   return attribute(media.lines, 'mid');
 }
 
+/**
+ * Whether an m-line is rejected (or removed): port 0 without a=bundle-only.
+ * A bundle-only m-line (RFC 8843 section 6, JSEP's max-bundle) also has port 0
+ * but is live: it shares the transport of the BUNDLE group's first m-line.
+ */
+export function isRejected(media: SdpMedia): boolean {
+  return media.port === 0 && attribute(media.lines, 'bundle-only') === undefined;
+}
+
+/** Rejects an m-line: port 0, and no a=bundle-only (which would keep it live). */
+export function rejectMedia(media: SdpMedia): void {
+  media.port = 0;
+  media.lines = media.lines.filter((line) => line !== 'a=bundle-only');
+}
+
 export function mediaDirection(media: SdpMedia): 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' {
   for (const line of media.lines) {
     if (line === 'a=sendonly' || line === 'a=recvonly' || line === 'a=inactive' || line === 'a=sendrecv') {

@@ -1,7 +1,7 @@
 import { takeCandidates } from './candidates.js';
 import { encodingName, FORWARDED_CODECS, listCodecs, type CodecParameters } from './codecs.js';
 import { checkMLines } from './publisher-offer.js';
-import { attribute, attributes, mediaDirection, parseSdp, SdpError, writeSdp, type SdpMedia } from './sdp.js';
+import { attributes, isRejected, mediaDirection, parseSdp, rejectMedia, SdpError, writeSdp, type SdpMedia } from './sdp.js';
 
 /** An m-line of a viewer's offer that the server sends media on. */
 export interface ViewerMLine {
@@ -37,10 +37,10 @@ export function prepareViewerOffer(
   const mids = checkMLines(sdp);
   const mLines: ViewerMLine[] = [];
   for (const [index, media] of sdp.media.entries()) {
-    if (media.kind === 'application' || (media.port === 0 && attribute(media.lines, 'bundle-only') === undefined)) continue;
+    if (media.kind === 'application' || isRejected(media)) continue;
     const line = receivingMLine(media, mids[index]!, preferred);
     if (line) mLines.push(line);
-    else media.port = 0;
+    else rejectMedia(media);
   }
   if (mLines.length === 0) throw new SdpError('the offer receives no audio or video with a codec this server forwards (recvonly m-lines are needed)');
   return { sdp: writeSdp(sdp), mLines, candidates };

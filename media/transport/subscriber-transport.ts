@@ -32,7 +32,10 @@ export class InvalidStateError extends Error {
  * (libdatachannel cannot give a new track an old m-line's mid: the m-line and
  * its libdatachannel Track stay, and each offer names the track they carry).
  * Every change of the track set renegotiates; one offer is outstanding at a
- * time, and changes made meanwhile go into the next one.
+ * time, and changes made meanwhile go into the next one. After the first
+ * offer, the next waits until the connection is up: a client is never asked to
+ * renegotiate a connection that is still connecting (some stacks, aiortc
+ * among them, then never start their receivers).
  */
 export class SubscriberTransport {
   private readonly pc: PeerConnection;
@@ -51,6 +54,8 @@ export class SubscriberTransport {
   /** The id of the offer made last (the one an answer must name). */
   private pendingOfferId = 0;
   private renegotiationNeeded = false;
+  /** The connection has been connected: renegotiations no longer wait. */
+  private connected = false;
   private offeredTracks: TrackMid[] = [];
   /** What each m-line of the offer being made carries, written into its SDP. */
   private offeredStates: MLineState[] = [];
@@ -99,7 +104,9 @@ export class SubscriberTransport {
       emit({ type: 'connectionState', participantId, role: 'subscriber', state });
       if (state === 'connected') {
         this.connectTimeout.stop();
+        this.connected = true;
         options.onConnected();
+        if (this.renegotiationNeeded) this.negotiate();
       }
       // 'closed' from the other side counts too: libdatachannel closes a connection whose SCTP
       // set-up raced with a renegotiation, and a client may drop its connection but keep the socket.
@@ -214,7 +221,7 @@ export class SubscriberTransport {
 
   private negotiate(): void {
     if (this.closed) return;
-    if (this.awaitingAnswer) {
+    if (this.awaitingAnswer || (this.pendingOfferId !== 0 && !this.connected)) {
       this.renegotiationNeeded = true;
       return;
     }

@@ -67,11 +67,11 @@ export class MediaWorker {
   }
 
   readonly handlers: Handlers = {
-    createParticipant: ({ participantId, room, identity, receiving }) => {
+    createParticipant: ({ participantId, room, identity, receiving, producers }) => {
       if (this.participants.has(participantId)) throw new WorkerRequestError('INVALID_STATE', 'participant exists');
       const log = this.log.child({ room, participant: participantId, identity });
       const media: ParticipantMedia = { room, log, subscriberRestarts: 0 };
-      if (receiving === 'offer') media.subscriber = this.newSubscriber(participantId, log, [], false);
+      if (receiving === 'offer') media.subscriber = this.newSubscriber(participantId, log, producers, false);
       if (receiving === 'answer') media.viewer = new ViewerTransport({ ...this.ctx, log }, participantId, () => this.viewerFailed(participantId, media));
       this.participants.set(participantId, media);
       log.debug({ receiving }, 'participant media created');

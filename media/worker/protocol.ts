@@ -82,9 +82,10 @@ export type ReceivingConnection = 'offer' | 'answer' | 'none';
 export interface WorkerRequests {
   /**
    * Creates the participant's media: with `receiving` 'offer', its subscriber connection (with the room's data
-   * channels), whose offer follows as an event; with 'answer', a viewer connection waiting for `viewerOffer`.
+   * channels and `producers`: the tracks it receives from the start), whose offer follows as an event; with
+   * 'answer', a viewer connection waiting for `viewerOffer`.
    */
-  createParticipant: [{ participantId: string; room: string; identity: string; receiving: ReceivingConnection }, void];
+  createParticipant: [{ participantId: string; room: string; identity: string; receiving: ReceivingConnection; producers: ProducerInfo[] }, void];
   /**
    * Applies a publisher offer; answers it and lists every track the connection now publishes. With
    * `candidatesInAnswer` the answer waits for the server's candidates and carries them (WHIP: no trickle back).

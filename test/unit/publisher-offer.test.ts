@@ -600,3 +600,81 @@ describe('preparePublisherOffer keeping transport-cc (--publisher-feedback twcc)
     assert.ok(preparePublisherOffer(text(chromeOffer())).tracks.every((t) => !('transportCcId' in t)));
   });
 });
+
+/** GStreamer 1.22 webrtcbin's offer with bundle-policy max-bundle (recorded): the audio m-line is bundle-only. */
+function gstreamerMaxBundleOffer(): string[] {
+  const transport = (mid: string) => [
+    'c=IN IP4 0.0.0.0',
+    'a=setup:actpass',
+    'a=ice-ufrag:3axozOideWn9Q/Jp9T20QMGss+O43fBn',
+    'a=ice-pwd:D3yFXW83L/JuuzxbCOqjqjaYakPppalQ',
+    ...(mid === 'audio1' ? ['a=bundle-only'] : []),
+    'a=rtcp-mux',
+    'a=rtcp-rsize',
+    'a=sendrecv',
+  ];
+  return [
+    'v=0',
+    'o=- 5923990823629515418 0 IN IP4 0.0.0.0',
+    's=-',
+    't=0 0',
+    'a=ice-options:trickle',
+    'a=group:BUNDLE video0 audio1',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96',
+    ...transport('video0'),
+    'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 nack pli',
+    'a=rtcp-fb:96 ccm fir',
+    'a=rtcp-fb:96 transport-cc',
+    'a=framerate:30',
+    'a=ssrc:694547598 msid:user1158446821@host-d5945e99 webrtctransceiver0',
+    'a=ssrc:694547598 cname:user1158446821@host-d5945e99',
+    'a=mid:video0',
+    FINGERPRINT,
+    'a=rtcp-mux-only',
+    'm=audio 0 UDP/TLS/RTP/SAVPF 97',
+    ...transport('audio1'),
+    'a=rtpmap:97 OPUS/48000/2',
+    'a=rtcp-fb:97 transport-cc',
+    `a=extmap:3 ${TRANSPORT_CC}`,
+    'a=fmtp:97 sprop-stereo=0;sprop-maxcapturerate=48000',
+    'a=ssrc:3011074568 msid:user1158446821@host-d5945e99 webrtctransceiver1',
+    'a=ssrc:3011074568 cname:user1158446821@host-d5945e99',
+    'a=mid:audio1',
+    FINGERPRINT,
+    'a=rtcp-mux-only',
+  ];
+}
+
+describe('preparePublisherOffer bundle-only m-lines (JSEP max-bundle)', () => {
+  test('a bundle-only m-line is published like any other, and counts as sending', () => {
+    const offer = preparePublisherOffer(text(gstreamerMaxBundleOffer()));
+    assert.deepEqual(
+      offer.tracks.map((t) => [t.mid, t.kind, t.codec.mimeType, t.ssrc]),
+      [
+        ['video0', 'video', 'video/VP8', 694547598],
+        ['audio1', 'audio', 'audio/OPUS', 3011074568],
+      ],
+    );
+    assert.equal(offer.sendingMLines, 2);
+  });
+
+  test('it keeps port 0 and a=bundle-only (libdatachannel accepts it in the BUNDLE group) and loses transport-cc like the rest', () => {
+    const { sdp } = preparePublisherOffer(text(gstreamerMaxBundleOffer()));
+    for (const mid of ['video0', 'audio1']) {
+      const media = byMid(sdp, mid);
+      assert.ok(!media.lines.some((l) => l.includes('transport-cc') || l.includes(TRANSPORT_CC)), `${mid}: ${media.lines.join(' | ')}`);
+    }
+    const audio = byMid(sdp, 'audio1');
+    assert.equal(audio.port, 0);
+    assert.deepEqual(attributes(audio.lines, 'bundle-only'), ['']);
+  });
+
+  test('a bundle-only m-line that cannot be published is rejected for good: port 0 without a=bundle-only', () => {
+    const lines = gstreamerMaxBundleOffer().map((l) => (l === 'm=audio 0 UDP/TLS/RTP/SAVPF 97' ? 'm=audio 0 UDP/TLS/RTP/SAVPF 13' : l));
+    const { sdp, tracks } = preparePublisherOffer(text(lines));
+    assert.deepEqual(tracks.map((t) => t.mid), ['video0']);
+    assert.equal(byMid(sdp, 'audio1').port, 0);
+    assert.deepEqual(attributes(byMid(sdp, 'audio1').lines, 'bundle-only'), []);
+  });
+});
