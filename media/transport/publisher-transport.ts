@@ -20,6 +20,8 @@ import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportC
 import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
+/** Receiver reports to publishers: about as often as browsers send theirs for video. */
+const RECEIVER_REPORT_INTERVAL_MS = 1000;
 const NEGOTIATION_TIMEOUT_MS = 5000;
 /** m-lines a publisher connection may name over its life, per track it may send at once. */
 const MLINES_PER_TRACK_ALLOWED = 4;
@@ -44,6 +46,7 @@ export class PublisherTransport {
   private readonly dataChannels: DataChannel[] = [];
   private readonly estimator: PublisherBitrateEstimator;
   private readonly rembTimer: NodeJS.Timeout;
+  private readonly receiverReportTimer: NodeJS.Timeout;
   private readonly connectTimeout: ConnectTimeout;
   private onTrackArrived: (() => void) | undefined;
   private onAnswer: ((sdp: string) => void) | undefined;
@@ -100,6 +103,7 @@ export class PublisherTransport {
       relayIncomingData(channel, participantId, ctx.emit);
     }));
     this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
+    this.receiverReportTimer = setInterval(guarded(() => this.producers.forEach((p) => p.sendReceiverReport())), RECEIVER_REPORT_INTERVAL_MS);
   }
 
   /**
@@ -217,6 +221,7 @@ export class PublisherTransport {
     this.waiting?.cancel(closedWhileNegotiating());
     this.connectTimeout.stop();
     clearInterval(this.rembTimer);
+    clearInterval(this.receiverReportTimer);
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
     this.producers.clear();
     for (const track of this.tracks.values()) track.close();
