@@ -1,10 +1,19 @@
+import assert from 'node:assert/strict';
 import type { MediaPeer } from '../../bench/client/media-peer.js';
 import type { ReceivedTrack } from '../../bench/client/received-track.js';
 import { readProbe } from '../../bench/client/rtp-source.js';
-import { readSenderReport, type SenderInfo } from '../../media/rtp/sender-report.js';
+import { ntpFromUnixMs, ntpTime, readSenderReport, type SenderInfo } from '../../media/rtp/sender-report.js';
 import { timestamp } from '../../media/rtp/rtp-packet.js';
 
+/**
+ * Test support for sender and receiver reports: a publisher whose RTP clock
+ * and SRs are exact, and the checks of the SRs a subscriber receives.
+ */
+
 type Kind = 'audio' | 'video';
+export const KINDS = ['audio', 'video'] as const;
+/** How far an SR's RTP timestamp may be from its NTP time × clock rate (the sender's rounding and float NTP). */
+const MAPPING_TOLERANCE_S = 0.002;
 
 export const CLOCK_RATE: Record<Kind, number> = { audio: 48000, video: 90000 };
 const PACKET_INTERVAL_MS: Record<Kind, number> = { audio: 20, video: 33 };
@@ -83,7 +92,85 @@ export class ClockedMedia {
   }
 }
 
+/** Publishes audio and video on a joined peer and sends clocked media with SRs (nothing from its MediaGenerator). */
+export async function publishClocked(
+  peer: MediaPeer,
+  options: { ntpOffsetMs?: number } = {},
+): Promise<{ peer: MediaPeer; media: ClockedMedia; trackIds: string[] }> {
+  const tracks = await peer.publish({ audio: true, video: 'VP8' });
+  await peer.waitPublisherConnected();
+  return { peer, media: new ClockedMedia(peer, options).start(), trackIds: tracks.map((t) => t.trackId) };
+}
+
 /** The sender reports a subscriber's track received. */
 export function receivedSenderReports(track: ReceivedTrack): SenderInfo[] {
   return track.rtcp.map((packet) => readSenderReport(packet)).filter((info): info is SenderInfo => info !== undefined);
+}
+
+/** Signed distance between two 32-bit RTP timestamps. */
+export function tsDelta(from: number, to: number): number {
+  return (to - from) | 0;
+}
+
+/** Every two consecutive SRs map NTP to RTP at the clock rate. */
+export function assertConsistent(reports: SenderInfo[], clockRate: number, what: string): void {
+  for (let i = 1; i < reports.length; i++) {
+    const ticks = tsDelta(reports[i - 1]!.rtpTimestamp, reports[i]!.rtpTimestamp);
+    const seconds = ntpTime(reports[i]!) - ntpTime(reports[i - 1]!);
+    assert.ok(
+      Math.abs(ticks - seconds * clockRate) <= MAPPING_TOLERANCE_S * clockRate,
+      `${what}: SRs ${i - 1} and ${i} are ${seconds.toFixed(4)} s apart in NTP but ${ticks} ticks in RTP`,
+    );
+  }
+}
+
+/**
+ * The subscriber's SRs of one track against what the publisher sent: its own
+ * SSRC, NTP times as the publisher's, RTP timestamps translated by the same
+ * offset as its packets, and its own counts.
+ */
+export function checkSubscriberReports(received: ReceivedTrack, media: ClockedMedia, kind: Kind, who: string): SenderInfo[] {
+  const reports = receivedSenderReports(received);
+  const clockRate = CLOCK_RATE[kind];
+  const what = `${who}'s ${kind}`;
+  assert.equal(received.ssrcs.size, 1, `${what}: one SSRC`);
+  const ssrc = [...received.ssrcs][0]!;
+  const offset = media.offsetAt(received, kind);
+  assert.ok(offset !== undefined, `${what}: a packet known to both sides`);
+  for (const report of reports) {
+    assert.equal(report.ssrc, ssrc, `${what}: the SR names the subscriber's SSRC`);
+    const original = media.senderReports[kind].find((s) => s.ntpSeconds === report.ntpSeconds && s.ntpFraction === report.ntpFraction);
+    assert.ok(original, `${what}: the SR carries the NTP time of one the publisher sent`);
+    assert.equal(report.rtpTimestamp, (original.rtpTimestamp + offset) >>> 0, `${what}: RTP timestamp translated by the rewriter's offset`);
+    assert.ok(report.packetCount > 0, `${what}: packets counted`);
+    assert.equal(report.octetCount, report.packetCount * (kind === 'audio' ? 100 : 500), `${what}: payload octets of the packets sent`);
+  }
+  assertConsistent(reports, clockRate, what);
+  // The first SR's timestamp against the packets sent around its NTP time.
+  const first = reports[0]!;
+  const srUnixMs = (ntpTime(first) - ntpFromUnixMs(0)) * 1000;
+  let nearest: { distanceMs: number; ts: number; sentAtMs: number } | undefined;
+  for (const packet of received.rtp) {
+    const probe = readProbe(packet);
+    if (!probe) continue;
+    const distanceMs = Math.abs(probe.sentAtMs - srUnixMs);
+    if (!nearest || distanceMs < nearest.distanceMs) nearest = { distanceMs, ts: timestamp(packet), sentAtMs: probe.sentAtMs };
+  }
+  assert.ok(nearest && nearest.distanceMs < 100, `${what}: packets around the first SR`);
+  const expected = ((srUnixMs - nearest.sentAtMs) * clockRate) / 1000;
+  assert.ok(
+    Math.abs(tsDelta(nearest.ts, first.rtpTimestamp) - expected) <= 0.005 * clockRate,
+    `${what}: the first SR's timestamp is ${tsDelta(nearest.ts, first.rtpTimestamp)} ticks from a packet sent ${(srUnixMs - nearest.sentAtMs).toFixed(1)} ms before it`,
+  );
+  return reports;
+}
+
+export async function receiving(peer: MediaPeer, trackIds: string[]): Promise<ReceivedTrack[]> {
+  const tracks: ReceivedTrack[] = [];
+  for (const id of trackIds) {
+    const track = await peer.waitForPackets(id, 1, 20_000);
+    track.keepPackets = true;
+    tracks.push(track);
+  }
+  return tracks;
 }
