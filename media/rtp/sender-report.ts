@@ -3,7 +3,7 @@
  * the per-subscriber rewrite that lets a subscriber map its RTP timestamps to
  * the publisher's wall clock (what browsers synchronise audio and video by).
  */
-import { forEachRtcpPacket, RTCP_SR } from './rtcp.js';
+import { forEachRtcpPacket, readU32, RTCP_SR } from './rtcp.js';
 import { payloadOffset } from './rtp-packet.js';
 
 /** Header, sender SSRC and sender info: an SR with no report blocks. */
@@ -159,8 +159,4 @@ export class SenderReportRewriter {
       octetCount: this.octets,
     });
   }
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
