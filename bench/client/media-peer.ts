@@ -5,6 +5,7 @@ import { shoal } from '../../proto/generated/shoal.js';
 import { guarded, onCallbackError } from '../../media/binding/guard-callbacks.js';
 import { keepUntilClosed } from '../../media/binding/keep-until-closed.js';
 import { parseFeedback } from '../../media/rtp/rtcp.js';
+import { buildSenderReport, ntpFromUnixMs, ntpParts, type SenderInfo } from '../../media/rtp/sender-report.js';
 import { attributes, mediaMid, parseSdp } from '../../media/sdp/sdp.js';
 import { MediaGenerator } from './media-generator.js';
 import { TEST_PROFILE, type MediaProfile } from './media-profile.js';
@@ -244,6 +245,23 @@ export class MediaPeer {
     }
   }
 
+  /**
+   * Sends an RTCP sender report on a published track, as a sender's RTP stack
+   * does: `rtpTimestamp` is the track's RTP time at `unixMs` (its NTP time).
+   * Returns what it sent, or undefined when the track is not open.
+   */
+  sendSenderReport(kind: 'audio' | 'video', rtpTimestamp: number, unixMs: number): SenderInfo | undefined {
+    const published = this.published.get(kind);
+    if (!published?.track.isOpen()) return undefined;
+    const { source } = published;
+    const info = { ssrc: source.ssrc, ...ntpParts(ntpFromUnixMs(unixMs)), rtpTimestamp, packetCount: source.packetsMade, octetCount: 0 };
+    try {
+      return published.track.sendMessageBinary(buildSenderReport(info)) ? info : undefined;
+    } catch {
+      return undefined; // closed between the check and the send
+    }
+  }
+
   /** Sends media as an encoder would, by `profile`, until `stopMedia`; keyframes also on the SFU's PLIs. */
   startMedia(profile: MediaProfile = TEST_PROFILE): void {
     this.stopMedia();
@@ -267,7 +285,7 @@ export class MediaPeer {
     this.publisherRtcpListener = listener;
   }
 
-  /** RTCP the publisher received on one of its tracks (PLIs, REMB). */
+  /** RTCP the publisher received on one of its tracks (PLIs, REMB, receiver reports). */
   publisherRtcp(kind: 'audio' | 'video'): Buffer[] {
     return this.published.get(kind)?.rtcp ?? [];
   }

@@ -28,9 +28,19 @@ export class RtpSource {
     readonly clockRate: number,
   ) {}
 
-  /** Packets made so far (the probe counter of the next one). */
+  /** The timestamp of the last packet made. */
+  get timestamp(): number {
+    return this.ts;
+  }
+
+  /** Packets made so far: the probe counter of the next one. */
   get packetsMade(): number {
     return this.counter;
+  }
+
+  /** Leaves out `count` sequence numbers, as if that many packets were lost on the way. */
+  skipSequenceNumbers(count: number): void {
+    this.seq = (this.seq + count) & 0xffff;
   }
 
   /** The next packet: `payloadSize` bytes (at least the probe), timestamp advanced by `tsStep` first. */

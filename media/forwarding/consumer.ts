@@ -5,6 +5,7 @@ import type { RetransmissionBudget } from '../rtp/retransmission-budget.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../rtp/rewriter.js';
 import { sequenceNumber } from '../rtp/rtp-packet.js';
 import { buildRtxPacket } from '../rtp/rtx.js';
+import { SenderReportRewriter, type SenderInfo } from '../rtp/sender-report.js';
 import type { ProducerInfo } from '../worker/protocol.js';
 import { counters } from './counters.js';
 import type { TrackSource } from './track-source.js';
@@ -40,6 +41,7 @@ export class Consumer {
   readonly ssrc: number;
   private readonly track: Track;
   private readonly rewriter: RtpRewriter;
+  private readonly senderReports: SenderReportRewriter;
   private readonly rtx: { ssrc: number; payloadType: number } | undefined;
   private readonly budget: RetransmissionBudget | undefined;
   private rtxSeq = Math.floor(Math.random() * 0x10000);
@@ -56,6 +58,7 @@ export class Consumer {
     this.rtx = options.rtx;
     this.budget = options.retransmissionBudget;
     this.rewriter = new RtpRewriter(options.ssrc, options.payloadType, options.clockRate);
+    this.senderReports = new SenderReportRewriter(options.ssrc, options.clockRate);
     // No onOpen callback: send() polls isOpen() until the track is open. Every callback is a
     // thread-safe function, i.e. one more async handle libuv scans on each wake-up of the worker.
     keepUntilClosed(this.track, () => {
@@ -94,9 +97,17 @@ export class Consumer {
   send(packet: Buffer, header: SourceHeader, nowMs: number): void {
     if (!this.isOpen() || !this.rewriter.rewrite(packet, header, nowMs)) return;
     if (!this.transmit(packet)) return;
+    this.senderReports.onSent(packet);
     counters.packetsOut++;
     counters.bytesOut += packet.length;
     this.budget?.onSent(packet.length);
+  }
+
+  /** Sends the publisher's sender report in this subscriber's RTP space, once a packet of that source went out. */
+  sendSenderReport(info: SenderInfo): void {
+    const rtpTimestamp = this.rewriter.outputTimestamp(info.ssrc, info.rtpTimestamp);
+    if (this.state !== 'open' || rtpTimestamp === undefined) return;
+    this.transmit(this.senderReports.rewrite(info, rtpTimestamp));
   }
 
   close(): void {

@@ -4,6 +4,8 @@ import { buildPli, parseFeedback } from '../rtp/rtcp.js';
 import { RepeatWindow } from '../rtp/repeat-window.js';
 import { DEFAULT_RETRANSMISSION_BUDGET } from '../rtp/retransmission-budget.js';
 import { ReceiveStats } from '../rtp/receive-stats.js';
+import { buildReceiverReportBlocks, ReceptionReport } from '../rtp/receiver-report.js';
+import { buildSenderReport } from '../rtp/sender-report.js';
 import { isRtcp, isRtp } from '../rtp/rtp-packet.js';
 import type { OfferedRtx } from '../sdp/publisher-rtx.js';
 import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
@@ -25,6 +27,8 @@ export class Producer extends TrackSource {
   readonly stats = new ReceiveStats();
   /** Told of every RTP packet as it arrives (transport-cc feedback records arrival times), if set. */
   onRtpArrival: ((packet: Buffer) => void) | undefined;
+  /** What the receiver reports to the publisher say about its stream. */
+  private readonly reception: ReceptionReport;
   private readonly unregister: () => void;
   /** Per bus peer that asks: a packet is sent again to it at most once per window. */
   private readonly resentTo = new Map<FeedbackOrigin, RepeatWindow>();
@@ -44,6 +48,7 @@ export class Producer extends TrackSource {
     this.historySlots = settings.retransmissionBufferPackets;
     this.mediaSsrc = signalledSsrc;
     this.repair = PublisherNack.for(info, rtx, (nack) => this.sendRtcp(nack));
+    this.reception = new ReceptionReport(info.codec.clockRate, signalledSsrc);
     track.onMessage(guarded((packet) => this.onPacket(packet)));
     this.unregister = bus.registerProducer(info.trackId, (rtcp, from) => this.onBusFeedback(rtcp, from));
   }
@@ -56,6 +61,12 @@ export class Producer extends TrackSource {
     } catch {
       // Closed between the check and the send; nothing to tell the publisher any more.
     }
+  }
+
+  /** Sends the publisher a receiver report on its stream (RFC 3550 6.4.2), once packets arrived. */
+  sendReceiverReport(): void {
+    const block = this.reception.report(performance.now());
+    if (block) this.sendRtcp(buildReceiverReportBlocks(SFU_RTCP_SSRC, [block]));
   }
 
   override close(): void {
@@ -94,7 +105,9 @@ export class Producer extends TrackSource {
   }
 
   private onPacket(received: Buffer): void {
-    if (this.closed || isRtcp(received) || !isRtp(received)) return;
+    if (this.closed) return;
+    if (isRtcp(received)) return this.onRtcp(received);
+    if (!isRtp(received)) return;
     // Every packet's arrival counts for transport-cc, RTX included.
     this.onRtpArrival?.(received);
     counters.packetsIn++;
@@ -103,7 +116,17 @@ export class Producer extends TrackSource {
     const packet = this.repair ? this.repair.receive(received) : received;
     if (!packet) return;
     this.stats.onPacket(packet);
+    this.reception.onPacket(packet, performance.now());
     this.bus.publishRtp(this.info.trackId, packet);
     this.deliver(packet);
+  }
+
+  /** The publisher's RTCP: its sender reports go to every consumer, here and wherever the track's packets go. */
+  private onRtcp(rtcp: Buffer): void {
+    const now = performance.now();
+    const info = this.deliverSenderReport(rtcp, now);
+    if (!info) return;
+    this.reception.onSenderReport(info, now);
+    this.bus.publishRtp(this.info.trackId, buildSenderReport(info));
   }
 }

@@ -2,7 +2,7 @@ import type { BusSubscription, MediaBus } from '../bus/media-bus.js';
 import { buildNack, buildPli } from '../rtp/rtcp.js';
 import { RepeatWindow } from '../rtp/repeat-window.js';
 import { DEFAULT_RETRANSMISSION_BUDGET } from '../rtp/retransmission-budget.js';
-import { isRtp, sequenceNumber } from '../rtp/rtp-packet.js';
+import { isRtcp, isRtp, sequenceNumber } from '../rtp/rtp-packet.js';
 import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
 import type { Consumer } from './consumer.js';
 import { counters } from './counters.js';
@@ -62,7 +62,12 @@ export class RemoteTrackSource extends TrackSource {
     this.subscription.sendFeedback(buildPli(SFU_RTCP_SSRC, this.mediaSsrc ?? 0));
   }
 
+  /** A packet of the track's stream: RTP, or the publisher's sender report (RTCP) in its place in the stream. */
   private onRtp(packet: Buffer): void {
+    if (isRtcp(packet)) {
+      this.deliverSenderReport(packet, performance.now());
+      return;
+    }
     if (!isRtp(packet)) return;
     const now = performance.now();
     if (this.lastRtpAt > 0 && now - this.lastRtpAt > RESUME_GAP_MS) this.requestKeyframe();

@@ -2,6 +2,7 @@ import { guarded } from '../binding/guard-callbacks.js';
 import { KeyframeThrottle } from '../rtp/keyframe-throttle.js';
 import { PacketHistory } from '../rtp/packet-history.js';
 import { readSourceHeader, restoreHeader, type SourceHeader } from '../rtp/rewriter.js';
+import { readSenderReport, SenderReportGate, type SenderInfo } from '../rtp/sender-report.js';
 import type { MediaSettings, ProducerInfo } from '../worker/protocol.js';
 import type { Consumer } from './consumer.js';
 
@@ -22,6 +23,7 @@ export abstract class TrackSource {
   mediaSsrc: number | undefined;
   private readonly keyframes: KeyframeThrottle;
   private readonly header: SourceHeader = { ssrc: 0, payloadType: 0, seq: 0, ts: 0 };
+  private readonly senderReports = new SenderReportGate();
 
   /** `copyHistory`: packets arrive as views into bus batches, which the history must not keep alive. */
   constructor(
@@ -77,6 +79,18 @@ export abstract class TrackSource {
     const now = performance.now();
     for (const consumer of this.consumers) consumer.send(packet, header, now);
     restoreHeader(packet, header);
+  }
+
+  /**
+   * The publisher's sender report in `rtcp` (a compound RTCP packet), sent to
+   * every consumer in its own RTP space; returns it, or undefined when there
+   * is none of the stream being forwarded or `SenderReportGate` refuses it.
+   */
+  protected deliverSenderReport(rtcp: Uint8Array, nowMs: number): SenderInfo | undefined {
+    const info = this.mediaSsrc === undefined ? undefined : readSenderReport(rtcp, this.mediaSsrc);
+    if (!info || !this.senderReports.accept(info, nowMs)) return undefined;
+    for (const consumer of this.consumers) consumer.sendSenderReport(info);
+    return info;
   }
 
   protected abstract sendKeyframeRequest(): void;

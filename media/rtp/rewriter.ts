@@ -82,6 +82,11 @@ export class RtpRewriter {
     return this.source === undefined ? undefined : (outSeq - this.seqOffset) & 0xffff;
   }
 
+  /** A timestamp of the source `sourceSsrc` in this subscriber's space; undefined unless it is the source being forwarded. */
+  outputTimestamp(sourceSsrc: number, sourceTs: number): number | undefined {
+    return sourceSsrc === this.source ? (sourceTs + this.tsOffset) >>> 0 : undefined;
+  }
+
   /** The SSRC of the source being forwarded now. */
   get sourceSsrc(): number | undefined {
     return this.source;

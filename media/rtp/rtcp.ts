@@ -28,7 +28,7 @@ export interface RtcpFeedback {
   nacks: Array<{ ssrc: number; seqs: number[] }>;
 }
 
-function readU32(b: Uint8Array, o: number): number {
+export function readU32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 

@@ -21,6 +21,8 @@ import { TransportCcFeedback } from './transport-cc-feedback.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
 const REMB_INTERVAL_MS = 250;
+/** Receiver reports to publishers: about as often as browsers send theirs for video. */
+const RECEIVER_REPORT_INTERVAL_MS = 1000;
 const NEGOTIATION_TIMEOUT_MS = 5000;
 /** m-lines a publisher connection may name over its life, per track it may send at once. */
 const MLINES_PER_TRACK_ALLOWED = 4;
@@ -48,6 +50,7 @@ export class PublisherTransport {
   private readonly rembTimer: NodeJS.Timeout | undefined;
   /** Set with --publisher-feedback twcc (then no REMB). */
   private readonly transportCc: TransportCcFeedback | undefined;
+  private readonly receiverReportTimer: NodeJS.Timeout;
   private readonly connectTimeout: ConnectTimeout;
   private onTrackArrived: (() => void) | undefined;
   private onAnswer: ((sdp: string) => void) | undefined;
@@ -105,6 +108,7 @@ export class PublisherTransport {
     }));
     if (settings.publisherFeedback === 'twcc') this.transportCc = new TransportCcFeedback(this.producers);
     else this.rembTimer = setInterval(guarded(() => this.sendRemb()), REMB_INTERVAL_MS);
+    this.receiverReportTimer = setInterval(guarded(() => this.producers.forEach((p) => p.sendReceiverReport())), RECEIVER_REPORT_INTERVAL_MS);
   }
 
   /**
@@ -224,6 +228,7 @@ export class PublisherTransport {
     this.connectTimeout.stop();
     clearInterval(this.rembTimer);
     this.transportCc?.close();
+    clearInterval(this.receiverReportTimer);
     for (const producer of this.producers.values()) this.ctx.router.removeProducer(producer);
     this.producers.clear();
     for (const track of this.tracks.values()) track.close();

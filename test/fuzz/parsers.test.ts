@@ -12,6 +12,8 @@ import { decodeTrackWants, TrackWantsError } from '../../media/gateway/track-wan
 import { isIdToken } from '../../media/gateway/subjects.js';
 import { buildRtxPacket, rtxOriginalSequenceNumber } from '../../media/rtp/rtx.js';
 import { parseFeedback, parseRembBitrate } from '../../media/rtp/rtcp.js';
+import { readReportBlocks } from '../../media/rtp/receiver-report.js';
+import { readSenderReport } from '../../media/rtp/sender-report.js';
 import { readSourceHeader, restoreHeader, RtpRewriter, type SourceHeader } from '../../media/rtp/rewriter.js';
 import { isRtp, payloadOffset, sequenceNumber } from '../../media/rtp/rtp-packet.js';
 import { preparePublisherOffer } from '../../media/sdp/publisher-offer.js';
@@ -89,7 +91,7 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
     });
   });
 
-  test('RTCP: feedback parsing never throws and stays within the packet', async (t) => {
+  test('RTCP: feedback, sender report and report block parsing never throws and stays within the packet', async (t) => {
     await fuzz<Uint8Array>(t, {
       name: 'rtcp',
       generate: rtcpPacket,
@@ -101,6 +103,9 @@ describe('fuzzing the parsers of network input', { timeout: 300_000 }, () => {
         expect([...feedback.keyframe, ...feedback.nacks.map((n) => n.ssrc)].every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffffffff), 'SSRCs are 32-bit');
         const remb = parseRembBitrate(packet);
         expect(remb === undefined || (Number.isFinite(remb) && remb >= 0), 'a REMB bitrate is a finite number');
+        const sr = readSenderReport(packet);
+        expect(sr === undefined || Object.values(sr).every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff), 'SR fields are 32-bit');
+        expect(readReportBlocks(packet).length * 24 <= packet.length, 'report blocks lie within the packet');
       },
       expected: () => false,
     });
