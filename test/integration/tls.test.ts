@@ -3,15 +3,12 @@ import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
-import WebSocket from 'ws';
 import { callbackErrors } from '../../bench/client/media-peer.js';
 import type { WsEngine } from '../../control/http/listener.js';
 import type { TlsFiles } from '../../control/http/tls.js';
 import { CLI, loopbackEnv, serve, stopServed } from '../support/cli.js';
-import { waitUntil } from '../support/peers.js';
 import { startSfu, wsEngines, type TestSfu } from '../support/sfu.js';
-import { fetchTrusting, selfSignedCertificate } from '../support/tls.js';
-import { WhepViewer, WhipPublisher } from '../support/whip-clients.js';
+import { fetchTrusting, JsonSocket, roomOverTls, selfSignedCertificate } from '../support/tls.js';
 
 const certificate: TlsFiles = selfSignedCertificate();
 const trusted = fetchTrusting(certificate.cert);
@@ -20,31 +17,6 @@ after(() => {
   nodeDataChannel.cleanup();
   assert.deepEqual(callbackErrors, [], 'no test client callback threw');
 });
-
-/** A signaling client in the browser's JSON over wss://, trusting the test certificate only. */
-class JsonSocket {
-  readonly messages: Array<Record<string, unknown>> = [];
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.messages.push(JSON.parse(String(data)) as Record<string, unknown>));
-  }
-
-  static open(url: string): Promise<JsonSocket> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { ca: certificate.cert });
-      ws.once('open', () => resolve(new JsonSocket(ws)));
-      ws.once('error', reject);
-    });
-  }
-
-  send(message: object): void {
-    this.ws.send(JSON.stringify(message));
-  }
-
-  async next(key: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    await waitUntil(() => this.messages.some((m) => key in m), timeoutMs, () => `a "${key}" message on wss (got ${this.messages.map((m) => Object.keys(m).join()).join(' ')})`);
-    return this.messages.find((m) => key in m)!;
-  }
-}
 
 /** The status of a plain-HTTP request to `port`, or the error that ended it. */
 function plainHttpStatus(port: number): Promise<string> {
@@ -82,35 +54,8 @@ function tlsOn(engine: WsEngine): void {
       await assert.rejects(fetch(`${sfu.httpUrl}/healthz`), 'the global fetch, which does not trust the self-signed certificate, fails the handshake');
     });
 
-    test('wss signaling and https WHIP/WHEP in one room: the WebSocket participant sees the WHIP publisher, a WHEP viewer receives its media', async () => {
-      const socket = await JsonSocket.open(sfu.url);
-      socket.send({ requestId: 1, join: { room: 'tls', identity: 'watcher' } });
-      const joined = (await socket.next('joined')).joined as { room: string; identity: string };
-      assert.deepEqual([joined.room, joined.identity], ['tls', 'watcher']);
-
-      const whip = await WhipPublisher.publish(`${sfu.httpUrl}/whip/tls?identity=encoder`, { fetch: trusted });
-      const viewer = await WhepViewer.view(`${sfu.httpUrl}/whep/tls`, { fetch: trusted }).catch(async (error: unknown) => {
-        whip.close();
-        throw error;
-      });
-      try {
-        assert.equal(whip.response?.status, 201, whip.response?.body);
-        assert.match(whip.location, /^https:\/\/127\.0\.0\.1:\d+\/whip\/tls\//, 'the session resource is on the https origin');
-        await whip.startMedia();
-        const seen = (await socket.next('participantJoined')).participantJoined as { participant: { identity: string } };
-        assert.equal(seen.participant.identity, 'encoder');
-        await socket.next('trackPublished');
-        assert.equal(viewer.response?.status, 201, viewer.response?.body);
-        await viewer.waitForPackets('video', 30);
-        await viewer.waitForPackets('audio', 30);
-        assert.equal(await whip.delete(), 200, 'DELETE over https ends the session');
-        assert.equal(await viewer.delete(), 200);
-      } finally {
-        whip.close();
-        viewer.close();
-        socket.ws.close();
-      }
-    });
+    test('wss signaling and https WHIP/WHEP in one room: the WebSocket participant sees the WHIP publisher, a WHEP viewer receives its media', () =>
+      roomOverTls(sfu.httpUrl, sfu.url, 'tls', certificate.cert));
   });
 }
 
@@ -135,10 +80,10 @@ describe('shoal serve --tls-cert --tls-key', { timeout: 60_000 }, () => {
       const listening = served.logs.find((l) => l.msg === 'shoal node listening')!;
       assert.equal(listening.tls, true);
       assert.equal(await (await trusted(`https://127.0.0.1:${served.port}/healthz`)).text(), 'ok');
-      const socket = await JsonSocket.open(`wss://127.0.0.1:${served.port}/ws`);
+      const socket = await JsonSocket.open(`wss://127.0.0.1:${served.port}/ws`, certificate.cert);
       socket.send({ requestId: 1, join: { room: 'cli-tls', identity: 'alice' } });
       await socket.next('joined');
-      socket.ws.close();
+      socket.close();
     } finally {
       assert.equal(await stopServed(served), 0);
     }
