@@ -88,51 +88,50 @@ async function throughProxy(port: number, room: string): Promise<void> {
   await assert.rejects(JsonSocket.open(`wss://127.0.0.1:${port}/ws`, certificate.cert, 'https://elsewhere.example'), /403/);
 }
 
-describe('the reverse proxies of docs/deploy.md in front of a plain-HTTP node', { timeout: 90_000 }, () => {
-  test('nginx: demo page, wss join, WHIP and WHEP, Origin passed on', async () => {
-    const sfu = await startSfu({ allowedOrigins: [PUBLIC_ORIGIN] });
-    const port = await freeTcpPort();
-    const dir = mkdtempSync(join(tmpdir(), 'shoal-nginx-'));
-    let site = documented('nginx');
-    site = replaced(site, /listen 443 ssl;/, `listen 127.0.0.1:${port} ssl;`);
-    site = replaced(site, /ssl_certificate\s+\S+;/, `ssl_certificate ${certificate.certFile};`);
-    site = replaced(site, /ssl_certificate_key\s+\S+;/, `ssl_certificate_key ${certificate.keyFile};`);
-    site = replaced(site, /127\.0\.0\.1:8080/g, `127.0.0.1:${sfu.node.port}`);
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `${name}_temp_path ${join(dir, name)};`).join('\n');
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `daemon off;\nworker_processes 1;\npid ${join(dir, 'nginx.pid')};\nerror_log stderr;\nevents {}\nhttp {\naccess_log off;\n${temp}\n${site}\n}\n`,
-    );
-    const nginx = run('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-    try {
-      await proxyReady(port, nginx);
-      await throughProxy(port, 'via-nginx');
-    } finally {
-      await stop(nginx.child);
-      await sfu.stop();
-    }
-  });
+/**
+ * A plain-HTTP node behind the proxy that `start` runs (given the node's port, the proxy's port and a
+ * fresh folder), used through the proxy, then both stopped.
+ */
+async function behindProxy(name: string, start: (nodePort: number, port: number, dir: string) => ReturnType<typeof run>): Promise<void> {
+  const sfu = await startSfu({ allowedOrigins: [PUBLIC_ORIGIN] });
+  const port = await freeTcpPort();
+  const proxy = start(sfu.node.port, port, mkdtempSync(join(tmpdir(), `shoal-${name}-`)));
+  try {
+    await proxyReady(port, proxy);
+    await throughProxy(port, `via-${name}`);
+  } finally {
+    await stop(proxy.child);
+    await sfu.stop();
+  }
+}
 
-  test('Caddy: demo page, wss join, WHIP and WHEP, Origin passed on', async () => {
-    const sfu = await startSfu({ allowedOrigins: [PUBLIC_ORIGIN] });
-    const port = await freeTcpPort();
-    const dir = mkdtempSync(join(tmpdir(), 'shoal-caddy-'));
-    mkdirSync(join(dir, 'home'));
-    let site = documented('caddy');
-    // An address and certificate of the test's instead of the name (Caddy would fetch a certificate for it).
-    site = replaced(site, /^meet\.example\.com \{/m, `https://127.0.0.1:${port} {\n\ttls ${certificate.certFile} ${certificate.keyFile}`);
-    site = replaced(site, /127\.0\.0\.1:8080/g, `127.0.0.1:${sfu.node.port}`);
-    // No admin endpoint (a fixed port), no HTTP redirect listener (port 80), state in the test's folder.
-    const global = `{\n\tadmin off\n\tauto_https disable_redirects\n\tstorage file_system ${join(dir, 'data')}\n}\n`;
-    writeFileSync(join(dir, 'Caddyfile'), global + site);
-    const home = join(dir, 'home');
-    const caddy = run('/usr/bin/caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home });
-    try {
-      await proxyReady(port, caddy);
-      await throughProxy(port, 'via-caddy');
-    } finally {
-      await stop(caddy.child);
-      await sfu.stop();
-    }
-  });
+describe('the reverse proxies of docs/deploy.md in front of a plain-HTTP node', { timeout: 90_000 }, () => {
+  test('nginx: demo page, wss join, WHIP and WHEP, Origin passed on', () =>
+    behindProxy('nginx', (nodePort, port, dir) => {
+      let site = documented('nginx');
+      site = replaced(site, /listen 443 ssl;/, `listen 127.0.0.1:${port} ssl;`);
+      site = replaced(site, /ssl_certificate\s+\S+;/, `ssl_certificate ${certificate.certFile};`);
+      site = replaced(site, /ssl_certificate_key\s+\S+;/, `ssl_certificate_key ${certificate.keyFile};`);
+      site = replaced(site, /127\.0\.0\.1:8080/g, `127.0.0.1:${nodePort}`);
+      const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `${name}_temp_path ${join(dir, name)};`).join('\n');
+      writeFileSync(
+        join(dir, 'nginx.conf'),
+        `daemon off;\nworker_processes 1;\npid ${join(dir, 'nginx.pid')};\nerror_log stderr;\nevents {}\nhttp {\naccess_log off;\n${temp}\n${site}\n}\n`,
+      );
+      return run('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+    }));
+
+  test('Caddy: demo page, wss join, WHIP and WHEP, Origin passed on', () =>
+    behindProxy('caddy', (nodePort, port, dir) => {
+      let site = documented('caddy');
+      // An address and certificate of the test's instead of the name (Caddy would fetch a certificate for it).
+      site = replaced(site, /^meet\.example\.com \{/m, `https://127.0.0.1:${port} {\n\ttls ${certificate.certFile} ${certificate.keyFile}`);
+      site = replaced(site, /127\.0\.0\.1:8080/g, `127.0.0.1:${nodePort}`);
+      // No admin endpoint (a fixed port), no HTTP redirect listener (port 80), state in the test's folder.
+      const global = `{\n\tadmin off\n\tauto_https disable_redirects\n\tstorage file_system ${join(dir, 'data')}\n}\n`;
+      writeFileSync(join(dir, 'Caddyfile'), global + site);
+      const home = join(dir, 'home');
+      mkdirSync(home);
+      return run('/usr/bin/caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home });
+    }));
 });
