@@ -3,6 +3,7 @@ import { PUBLISHER_FEEDBACK_CHOICES, type MediaSettings } from '../media/worker/
 import type { VerificationKey } from './auth/access-token.js';
 import { defaultNodeId, nodeIdProblem } from './cluster/ids.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from './http/engine.js';
+import type { TlsFiles } from './http/tls.js';
 import type { IceServer } from './whip/ice-servers.js';
 
 /** Everything a node is started with; `shoal serve` fills it from flags and environment. */
@@ -10,6 +11,8 @@ export interface NodeConfig {
   /** Host and port of the HTTP/WebSocket listener. Port 0 picks a free one. */
   host: string;
   port: number;
+  /** Set: the listener terminates TLS itself (https, wss) with these files; unset: plain HTTP. */
+  tls?: TlsFiles;
   /** Number of media worker threads. */
   workers: number;
   /** A room stays on one worker until it has this many participants, then spreads. */

@@ -72,6 +72,7 @@ export class ShoalNode {
         host: config.host,
         port: config.port,
         engine: this.engine,
+        ...(config.tls ? { tls: config.tls } : {}),
         limits: { maxMessageBytes: config.maxMessageBytes, maxConnections: config.limits.maxConnections, maxMessagesPerSecond: config.limits.maxMessagesPerSecond },
         allowedOrigins: config.allowedOrigins,
         iceServers: config.iceServers,
@@ -92,7 +93,7 @@ export class ShoalNode {
       throw error;
     }
     const udpPorts = this.pool.workers.map((_, i) => workerPorts(config, i)).map((p) => (p.portRangeBegin === p.portRangeEnd ? `${p.portRangeBegin}` : `${p.portRangeBegin}-${p.portRangeEnd}`));
-    this.log.info({ node: this.config.nodeId, host: config.host, port: this.server.port, wsEngine: this.server.engine, udpPorts, rtcBind: config.media.bindAddress }, 'shoal node listening');
+    this.log.info({ node: this.config.nodeId, host: config.host, port: this.server.port, tls: config.tls !== undefined, wsEngine: this.server.engine, udpPorts, rtcBind: config.media.bindAddress }, 'shoal node listening');
   }
 
   /**

@@ -3,6 +3,7 @@ import * as t from 'typanion';
 import { DEFAULT_CLUSTER, DEFAULT_CONFIG, validateConfig, type NodeConfig } from '../config.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from '../http/engine.js';
 import { parseOrigins } from '../http/origins.js';
+import { loadTlsFiles, TlsOptionError, type TlsFiles } from '../http/tls.js';
 import { containUncaughtErrors } from '../logging/contain-uncaught.js';
 import { createLogger } from '../logging/logger.js';
 import { ShoalNode } from '../node.js';
@@ -25,15 +26,21 @@ export class ServeCommand extends Command {
 
       Media: worker i listens on UDP port \`--udp-port\` + i for all its peers (ICE UDP mux), or on its
       share of \`--udp-port-range\` when that is set.
+
+      TLS: with \`--tls-cert\` and \`--tls-key\` the listener speaks https and wss only; or run it behind a
+      reverse proxy that terminates TLS (docs/deploy.md).
     `,
     examples: [
       ['Run with defaults (all interfaces, port 8080, one worker per core)', '$0 serve'],
       ['Run on loopback with two workers', '$0 serve --host 127.0.0.1 --rtc-bind 127.0.0.1 --workers 2'],
+      ['Serve https and wss:// itself', '$0 serve --port 443 --tls-cert /etc/shoal/fullchain.pem --tls-key /etc/shoal/privkey.pem'],
     ],
   });
 
   host = Option.String('--host', DEFAULT_CONFIG.host, { env: 'SHOAL_HOST', description: `Address the HTTP/WebSocket listener binds to; default ${DEFAULT_CONFIG.host} (env SHOAL_HOST)` });
   port = Option.String('--port', String(DEFAULT_CONFIG.port), { env: 'SHOAL_PORT', validator: integer, description: `HTTP/WebSocket port, 0 picks a free one; default ${DEFAULT_CONFIG.port} (env SHOAL_PORT)` });
+  tlsCert = Option.String('--tls-cert', { env: 'SHOAL_TLS_CERT', description: 'PEM certificate chain file: the listener then speaks TLS itself (https, wss://HOST/ws), with --tls-key; default plain HTTP (env SHOAL_TLS_CERT)' });
+  tlsKey = Option.String('--tls-key', { env: 'SHOAL_TLS_KEY', description: 'PEM private key file of that certificate (env SHOAL_TLS_KEY)' });
   rtcBind = Option.String('--rtc-bind', DEFAULT_CONFIG.media.bindAddress, { env: 'SHOAL_RTC_BIND', description: `Address the media UDP sockets bind to; default ${DEFAULT_CONFIG.media.bindAddress} (env SHOAL_RTC_BIND)` });
   udpPort = Option.String('--udp-port', String(DEFAULT_CONFIG.udpPort), { env: 'SHOAL_UDP_PORT', validator: integer, description: `UDP port of worker 0; worker i uses this + i for all its peers; default ${DEFAULT_CONFIG.udpPort} (env SHOAL_UDP_PORT)` });
   udpPortRange = Option.String('--udp-port-range', { env: 'SHOAL_UDP_PORT_RANGE', description: 'UDP port range BEGIN-END shared out between workers instead of one muxed port each (env SHOAL_UDP_PORT_RANGE)' });
@@ -77,6 +84,14 @@ export class ServeCommand extends Command {
       this.context.stderr.write(`${error.message}\n`);
       return 2;
     }
+    let tls: TlsFiles | undefined;
+    try {
+      tls = loadTlsFiles(this.tlsCert, this.tlsKey);
+    } catch (error) {
+      if (!(error instanceof TlsOptionError)) throw error;
+      this.context.stderr.write(`${error.message}\n`);
+      return 2;
+    }
     let allowedOrigins: string[];
     try {
       allowedOrigins = parseOrigins(this.allowedOrigins ?? '');
@@ -95,6 +110,7 @@ export class ServeCommand extends Command {
       ...DEFAULT_CONFIG,
       host: this.host,
       port: Number(this.port),
+      ...(tls ? { tls } : {}),
       workers: Number(this.workers),
       roomWorkerCapacity: Number(this.roomWorkerCapacity),
       maxMessageBytes: Number(this.maxMessageBytes),

@@ -7,6 +7,7 @@ import type { EngineSelection } from './engine.js';
 import type { EngineSocket, HttpReply, HttpRequestInfo, ListenerHandlers, SocketEvents, UpgradeRequestInfo, WsEngine } from './listener.js';
 import { originAllowed } from './origins.js';
 import { loadStaticFiles } from './static-files.js';
+import type { TlsFiles } from './tls.js';
 import type { IceServer } from '../whip/ice-servers.js';
 import { WhipEndpoints } from '../whip/whip-endpoints.js';
 
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   engine: EngineSelection;
+  /** Set: https and wss only, with this certificate (--tls-cert, --tls-key). */
+  tls?: TlsFiles;
   limits: SessionLimits & {
     /** WebSockets open at once; more are told TOO_MANY_CONNECTIONS and closed. */
     maxConnections: number;
@@ -119,6 +122,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     maxBackpressure: MAX_BACKPRESSURE,
     // A WHIP/WHEP offer is bounded like one over the WebSocket.
     maxBodyBytes: options.limits.maxMessageBytes,
+    ...(options.tls ? { tls: options.tls } : {}),
     handlers,
   });
   return {

@@ -6,6 +6,8 @@
  * engines behave the same.
  */
 
+import type { TlsFiles } from './tls.js';
+
 export type WsEngine = 'uws' | 'ws';
 
 /** A plain HTTP request, as much of it as the routes need. */
@@ -91,6 +93,8 @@ export interface ListenerOptions {
    * and the connection closes after the reply.
    */
   maxBodyBytes: number;
+  /** Set: the listener speaks TLS only (https, wss) with this certificate; unset: plain HTTP. */
+  tls?: TlsFiles;
   handlers: ListenerHandlers;
 }
 

@@ -23,10 +23,12 @@ type ListenWithOptions = (host: string, port: number, options: number, cb: (list
  * (no close frame) when it is over; it also closes on a text frame that is
  * not valid UTF-8 (it cannot be told not to). uWS bounds HTTP request headers
  * itself (docs/security.md); bodies are read here up to `maxBodyBytes`.
+ * With `tls`, an SSLApp reads the certificate and key files (checked at start
+ * by tls.ts) and speaks TLS only.
  */
 export function startUwsListener(uws: UwsModule, options: ListenerOptions): Promise<Listener> {
   const { handlers } = options;
-  const app = uws.App();
+  const app = options.tls ? uws.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile }) : uws.App();
 
   app.ws<SocketData>('/*', {
     compression: uws.DISABLED,

@@ -1,7 +1,9 @@
-import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { INTERNAL_ERROR_REPLY, listenFailure, type EngineSocket, type HttpReply, type Listener, type ListenerOptions } from './listener.js';
+import type { TlsFiles } from './tls.js';
 
 /** As uWS: an HTTP request (headers included) must arrive within 10 s. */
 const HTTP_REQUEST_TIMEOUT_MS = 10_000;
@@ -18,7 +20,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
  * `maxPayload` refuses an over-long frame from its header, text frames are
  * checked for UTF-8 (a bad one fails the connection, RFC 6455 8.1), pings are
  * answered within the backpressure limit, and the port is never shared
- * (node:http does not set SO_REUSEPORT).
+ * (node:http does not set SO_REUSEPORT). With `tls` it runs on node:https.
  */
 export function startWsListener(options: ListenerOptions): Promise<Listener> {
   const { handlers, maxBackpressure } = options;
@@ -32,7 +34,7 @@ export function startWsListener(options: ListenerOptions): Promise<Listener> {
     // fragments would otherwise cost a Buffer object (~100 bytes) per piece on top of its bytes.
     ...{ closeTimeout: CLOSE_TIMEOUT_MS, maxBufferedChunks: MAX_PIECES, maxFragments: MAX_PIECES },
   });
-  const server = createServer(
+  const server = serverOf(options.tls)(
     {
       headersTimeout: HTTP_REQUEST_TIMEOUT_MS,
       requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
@@ -103,6 +105,12 @@ export function startWsListener(options: ListenerOptions): Promise<Listener> {
       });
     });
   });
+}
+
+/** node:http's createServer, or node:https's with the certificate and key read at start. */
+function serverOf(tls: TlsFiles | undefined): (options: ServerOptions, onRequest: RequestListener) => Server {
+  if (!tls) return createServer;
+  return (options, onRequest) => createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, onRequest) as unknown as Server;
 }
 
 function engineSocket(ws: WebSocket, maxBackpressure: number, isOpen: () => boolean): EngineSocket {

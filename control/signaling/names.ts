@@ -1,18 +1,6 @@
 /**
- * Room and identity names end up in bus subjects and store keys, so they are
- * restricted to characters that are safe there: no dots, wildcards (`*`, `>`)
- * or whitespace.
+ * The rule for room and identity names. It lives with the browser code
+ * (control/web/names.ts, served as /names.js) so that the demo page checks a
+ * name exactly as the node does, before it sends anything.
  */
-export const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
-export const MAX_NAME_LENGTH = 64;
-
-/** Why `value` is not a usable room or identity name, or undefined when it is. */
-export function nameProblem(what: 'room' | 'identity', value: string): string | undefined {
-  if (value.length === 0) return `${what} is empty`;
-  if (value.length > MAX_NAME_LENGTH) return `${what} is longer than ${MAX_NAME_LENGTH} characters`;
-  if (!NAME_PATTERN.test(value)) {
-    const bad = [...value].find((c) => !NAME_PATTERN.test(c))!;
-    return `${what} contains ${JSON.stringify(bad)}; allowed are A-Z, a-z, 0-9, "_" and "-"`;
-  }
-  return undefined;
-}
+export { MAX_NAME_LENGTH, NAME_PATTERN, nameProblem } from '../web/names.js';

@@ -15,6 +15,8 @@ after(() => nodeDataChannel.cleanup());
 const OPTIONS: Array<[string, string]> = [
   ['--host', 'SHOAL_HOST'],
   ['--port', 'SHOAL_PORT'],
+  ['--tls-cert', 'SHOAL_TLS_CERT'],
+  ['--tls-key', 'SHOAL_TLS_KEY'],
   ['--rtc-bind', 'SHOAL_RTC_BIND'],
   ['--udp-port', 'SHOAL_UDP_PORT'],
   ['--udp-port-range', 'SHOAL_UDP_PORT_RANGE'],

@@ -9,7 +9,7 @@ export { freeUdpPorts };
 
 export interface TestSfu {
   node: ShoalNode;
-  /** ws://127.0.0.1:PORT/ws */
+  /** ws://127.0.0.1:PORT/ws (wss:// with `tls`) */
   url: string;
   httpUrl: string;
   stop(): Promise<void>;
@@ -44,10 +44,11 @@ export async function startSfu({ logDestination, ...overrides }: SfuOverrides = 
   const log = pino({ level: config.logLevel }, logDestination ?? pino.destination(2));
   const node = new ShoalNode(config, log);
   await node.start();
+  const secure = config.tls ? 's' : '';
   return {
     node,
-    url: `ws://127.0.0.1:${node.port}/ws`,
-    httpUrl: `http://127.0.0.1:${node.port}`,
+    url: `ws${secure}://127.0.0.1:${node.port}/ws`,
+    httpUrl: `http${secure}://127.0.0.1:${node.port}`,
     stop: () => node.stop(),
   };
 }

@@ -26,6 +26,8 @@ export interface WhipClientOptions {
   candidates?: boolean;
   audio?: boolean;
   video?: boolean;
+  /** The fetch of every request (the global one when not given): e.g. one trusting a test CA for https. */
+  fetch?: typeof fetch;
 }
 
 /** What the POST answered. */
@@ -66,7 +68,7 @@ abstract class WhipClientBase {
     }
     const headers: Record<string, string> = { 'content-type': 'application/sdp' };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    const fetched = await fetch(this.endpoint, { method: 'POST', headers, body: sdp });
+    const fetched = await (this.options.fetch ?? fetch)(this.endpoint, { method: 'POST', headers, body: sdp });
     const response = { status: fetched.status, headers: fetched.headers, body: await fetched.text() };
     this.response = response;
     if (response.status !== 201) return response;
@@ -131,7 +133,7 @@ abstract class WhipClientBase {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    return fetch(this.location, { method: 'PATCH', headers, body: fragment });
+    return (this.options.fetch ?? fetch)(this.location, { method: 'PATCH', headers, body: fragment });
   }
 
   get trickled(): boolean {
@@ -146,7 +148,7 @@ abstract class WhipClientBase {
   async delete(): Promise<number> {
     const headers: Record<string, string> = {};
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    const response = await fetch(this.location, { method: 'DELETE', headers });
+    const response = await (this.options.fetch ?? fetch)(this.location, { method: 'DELETE', headers });
     await response.arrayBuffer();
     return response.status;
   }
