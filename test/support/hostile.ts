@@ -100,7 +100,8 @@ export class Bystanders {
   start(): void {
     this.startedAt = performance.now();
     this.packetsAtStart = this.packets();
-    this.video = this.subscriber.received.get(this.trackIds[1]!)!;
+    // By its latest id: a publisher connection that failed on loopback is published again under new ids.
+    this.video = this.subscriber.receivedTrack(this.trackIds[1]!)!;
     this.video.maxGapMs = 0;
   }
 
@@ -122,7 +123,7 @@ export class Bystanders {
   }
 
   private packets(): number {
-    return this.trackIds.reduce((sum, id) => sum + (this.subscriber.received.get(id)?.packets ?? 0), 0);
+    return this.trackIds.reduce((sum, id) => sum + (this.subscriber.receivedTrack(id)?.packets ?? 0), 0);
   }
 }
 
