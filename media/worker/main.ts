@@ -9,6 +9,7 @@ import pino from 'pino';
 import { guarded, onCallbackError } from '../binding/guard-callbacks.js';
 import { loadPrivateBinding } from '../binding/load-binding.js';
 import { PortMediaBus } from '../bus/port-media-bus.js';
+import { checkUdpPortFree } from '../transport/udp-port-check.js';
 import { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import { libdatachannelLogKey } from './log-keys.js';
 import { MediaWorker } from './media-worker.js';
@@ -25,6 +26,10 @@ const post = (message: WorkerEvent | WorkerResponseMessage) => port.postMessage(
 
 // Warnings and errors a client can cause: a few lines per kind and window, the rest counted.
 const limitedLog = new RateLimitedLog(log);
+
+// Before the addon is loaded: a worker that ends holding it aborts the process.
+const { bindAddress, portRangeBegin, portRangeEnd } = init.settings;
+if (portRangeBegin === portRangeEnd) await checkUdpPortFree(bindAddress, portRangeBegin);
 
 const binding = loadPrivateBinding(`worker${init.workerId}`);
 onCallbackError((error) => limitedLog.error('media callback failed', { err: error }, 'media callback failed'));

@@ -9,6 +9,7 @@ import { SdpError } from '../sdp/sdp.js';
 import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
 import { warnLimited, type EmitEvent, type TransportContext } from '../transport/transport-context.js';
+import { UdpMuxHolder } from '../transport/udp-mux-holder.js';
 import { ViewerTransport } from '../transport/viewer-transport.js';
 import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import type { MediaSettings, ProducerInfo, WorkerRequests, WorkerStats } from './protocol.js';
@@ -50,6 +51,7 @@ export class MediaWorker {
   private readonly ctx: TransportContext;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
+  private readonly muxHolder: UdpMuxHolder | undefined;
 
   constructor(
     readonly nodeId: string,
@@ -63,6 +65,7 @@ export class MediaWorker {
   ) {
     this.router = new Router(nodeId, workerId, settings, bus);
     this.ctx = { nodeId, workerId, binding, settings, router: this.router, bus, emit, log, limitedLog };
+    this.muxHolder = UdpMuxHolder.open(binding, settings);
     this.loopDelay.enable();
   }
 
@@ -150,6 +153,7 @@ export class MediaWorker {
 
   closeAll(): void {
     for (const participantId of [...this.participants.keys()]) this.closeParticipant(participantId);
+    this.muxHolder?.close();
     this.router.close();
     this.bus.close();
     this.loopDelay.disable();

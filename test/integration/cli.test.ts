@@ -104,6 +104,29 @@ describe('shoal serve', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a second shoal serve on the UDP port of the first one\'s worker fails at start with a clear error; the first carries on', async () => {
+    const first = await serve(await loopbackEnv());
+    try {
+      const env = { ...(await loopbackEnv()), SHOAL_UDP_PORT: (first.logs.find((l) => l.msg === 'shoal node listening')!.udpPorts as string[])[1]! };
+      const second = spawnSync(process.execPath, [CLI, 'serve'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 15_000 });
+      assert.equal(second.status, 1, `exits 1 by itself, not aborted: ${second.signal}`);
+      const fatal = second.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 60);
+      assert.match(String(fatal?.msg), /cannot start: media worker 0 exited/);
+      assert.match(second.stdout, new RegExp(`UDP port ${env.SHOAL_UDP_PORT} on 127\\.0\\.0\\.1 is already in use.*choose another --udp-port`));
+      // The first node carries on.
+      const peers = new Peers(`ws://127.0.0.1:${first.port}/ws`);
+      try {
+        const { trackIds } = await peers.publisher('udp-in-use', 'alice');
+        const bob = await peers.join('udp-in-use', 'bob');
+        for (const id of trackIds) await bob.waitForPackets(id, 20);
+      } finally {
+        peers.closeAll();
+      }
+    } finally {
+      await stopServed(first);
+    }
+  });
+
   test('options come from the environment; a flag wins over its variable', async () => {
     const env = await loopbackEnv();
     const fromEnv = await serve(env);

@@ -48,8 +48,7 @@ async function publisher(room: string, identity: string): Promise<{ peer: MediaP
 }
 
 // Clients are closed only once the nodes have stopped: a node's subscriber connection that its client
-// closes is replaced by a new one, and libdatachannel failing to gather for it aborts the process
-// (node-datachannel's setLocalDescription lets the C++ exception through; see the branch notes).
+// closes would be replaced by a new one (recovery.test.ts covers that), noise for these tests.
 afterEach(() => {
   for (const peer of publishers.splice(0)) peer.stopMedia();
 });
