@@ -58,12 +58,28 @@ export interface ClusterConfig {
   kvReplicas: number;
   /** How long start-up keeps trying to reach NATS (and its JetStream) before it gives up (exit 1), ms. */
   connectTimeoutMs: number;
+  /**
+   * Where the media gateway (media between nodes over NATS) runs: a thread of
+   * its own, inside the only media worker (one thread hand-off fewer per NATS
+   * message each way), or auto: inside the worker when there is one worker.
+   */
+  mediaGateway: MediaGatewayPlacement;
+}
+
+export const MEDIA_GATEWAY_CHOICES = ['auto', 'thread', 'worker'] as const;
+export type MediaGatewayPlacement = (typeof MEDIA_GATEWAY_CHOICES)[number];
+
+/** Whether this node's media gateway runs inside its (only) media worker rather than in a thread of its own. */
+export function gatewayInWorker(config: Pick<NodeConfig, 'cluster' | 'workers'>): boolean {
+  const placement = config.cluster?.mediaGateway;
+  return placement === 'worker' || (placement === 'auto' && config.workers === 1);
 }
 
 export const DEFAULT_CLUSTER: Omit<ClusterConfig, 'servers'> = {
   nodeTimeoutMs: 10_000,
   kvReplicas: 1,
   connectTimeoutMs: 30_000,
+  mediaGateway: 'auto',
 };
 
 /** Bounds on what one client can make the node do (docs/security.md); media-side bounds are in `media`. */
@@ -160,6 +176,9 @@ export function validateConfig(config: NodeConfig): string[] {
   const idProblem = nodeIdProblem(config.nodeId);
   if (idProblem) problems.push(idProblem);
   if (config.cluster) problems.push(...clusterProblems(config.cluster));
+  if (config.cluster?.mediaGateway === 'worker' && config.workers !== 1) {
+    problems.push(`the media gateway can run inside the media worker only with one worker (there are ${config.workers}): use --media-gateway thread or auto`);
+  }
   if (config.auth?.algorithm === 'HS256' && config.auth.secret.length < MIN_SECRET_BYTES) {
     problems.push(`the auth secret must be at least ${MIN_SECRET_BYTES} bytes (it is ${config.auth.secret.length}); e.g. openssl rand -base64 48`);
   }
@@ -175,5 +194,6 @@ function clusterProblems(cluster: ClusterConfig): string[] {
   if (!(cluster.nodeTimeoutMs >= 1000)) problems.push('the node timeout must be at least 1000 ms');
   if (![1, 3, 5].includes(cluster.kvReplicas)) problems.push('KV replicas must be 1, 3 or 5');
   if (!(cluster.connectTimeoutMs >= 0)) problems.push('the NATS connect timeout must not be negative');
+  if (!MEDIA_GATEWAY_CHOICES.includes(cluster.mediaGateway)) problems.push(`the media gateway placement must be one of ${MEDIA_GATEWAY_CHOICES.join(', ')}`);
   return problems;
 }

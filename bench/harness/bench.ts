@@ -1,3 +1,4 @@
+import type { MediaGatewayPlacement } from '../../control/config.js';
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,8 @@ export interface BenchOptions {
    * joined through a nats-server. Next to a count of 1 they make a comparison: what the path between nodes adds.
    */
   nodes?: number[];
+  /** Where each cluster node's media gateway runs (`shoal serve --media-gateway`); default auto. */
+  mediaGateway?: MediaGatewayPlacement;
   durationS: number;
   warmupS: number;
   clientProcesses: number;
@@ -140,6 +143,7 @@ function measure(scenario: ScenarioName, params: ScenarioParams, workers: number
     params,
     workers,
     nodes,
+    ...(options.mediaGateway ? { mediaGateway: options.mediaGateway } : {}),
     durationS,
     warmupS: options.warmupS,
     clientProcesses: options.clientProcesses,

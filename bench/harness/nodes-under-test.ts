@@ -1,3 +1,4 @@
+import type { MediaGatewayPlacement } from '../../control/config.js';
 import { NatsServer } from './nats-server.js';
 import { processUsage, SfuProcess, type SfuStats } from './sfu-process.js';
 
@@ -18,13 +19,13 @@ export class NodesUnderTest {
     readonly nats: NatsServer | undefined,
   ) {}
 
-  /** `nodeArgs`: flags for node itself (e.g. --cpu-prof), for every node. */
-  static async start(count: number, workers: number, nodeArgs: string[] = []): Promise<NodesUnderTest> {
+  /** `nodeArgs`: flags for node itself (e.g. --cpu-prof), for every node; `mediaGateway`: where a cluster node's gateway runs. */
+  static async start(count: number, workers: number, nodeArgs: string[] = [], mediaGateway: MediaGatewayPlacement = 'auto'): Promise<NodesUnderTest> {
     if (count === 1) return new NodesUnderTest([await SfuProcess.start(workers, nodeArgs)], undefined);
     const nats = await NatsServer.start();
     const nodes: SfuProcess[] = [];
     try {
-      for (let i = 1; i <= count; i++) nodes.push(await SfuProcess.start(workers, nodeArgs, { natsUrl: nats.url, nodeId: `bench-${i}` }));
+      for (let i = 1; i <= count; i++) nodes.push(await SfuProcess.start(workers, nodeArgs, { natsUrl: nats.url, nodeId: `bench-${i}`, mediaGateway }));
       return new NodesUnderTest(nodes, nats);
     } catch (error) {
       await Promise.all(nodes.map((node) => node.stop()));

@@ -1,3 +1,4 @@
+import type { MediaGatewayPlacement } from '../../control/config.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayStats } from '../../media/gateway/protocol.js';
 import type { NodeMeasurement, RunResult, WorkerLoad } from '../report/types.js';
@@ -12,6 +13,8 @@ export interface RunOptions {
   workers: number;
   /** Nodes the participants are spread over (see `plan`); 1 (the default): one node alone, no NATS. */
   nodes?: number;
+  /** Where each cluster node's media gateway runs (`--media-gateway`); default auto. */
+  mediaGateway?: MediaGatewayPlacement;
   durationS: number;
   warmupS: number;
   clientProcesses: number;
@@ -25,7 +28,7 @@ export interface RunOptions {
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const nodeCount = options.nodes ?? 1;
   const scenario = plan(options.scenario, options.params, nodeCount);
-  const sfu = await NodesUnderTest.start(nodeCount, options.workers, options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []);
+  const sfu = await NodesUnderTest.start(nodeCount, options.workers, options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [], options.mediaGateway);
   const fleet = ClientFleet.start(options.clientProcesses);
   try {
     await sleep(500);

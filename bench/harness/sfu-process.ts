@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { MediaGatewayPlacement } from '../../control/config.js';
 import type { GatewayStats } from '../../media/gateway/protocol.js';
 import type { WorkerStats } from '../../media/worker/protocol.js';
 import { freeTcpPort, freeUdpPorts } from './ports.js';
@@ -49,10 +50,11 @@ export interface SfuStats {
   gateway?: GatewayStats | null;
 }
 
-/** A node of a cluster: the NATS server it joins through and its node id. */
+/** A node of a cluster: the NATS server it joins through, its node id, and where its media gateway runs. */
 export interface ClusterMembership {
   natsUrl: string;
   nodeId: string;
+  mediaGateway: MediaGatewayPlacement;
 }
 
 /** A Shoal node under test, run as its own process (`shoal serve`) on loopback. */
@@ -74,7 +76,7 @@ export class SfuProcess {
         SHOAL_UDP_PORT: String(udpPort),
         SHOAL_WORKERS: String(workers),
         SHOAL_LOG_LEVEL: 'warn',
-        ...(cluster ? { SHOAL_NATS_URL: cluster.natsUrl, SHOAL_NODE_ID: cluster.nodeId } : {}),
+        ...(cluster ? { SHOAL_NATS_URL: cluster.natsUrl, SHOAL_NODE_ID: cluster.nodeId, SHOAL_MEDIA_GATEWAY: cluster.mediaGateway } : {}),
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -7,6 +7,7 @@ import { runBench } from '../../bench/harness/bench.js';
 import { SCENARIOS, type ScenarioName } from '../../bench/harness/scenarios.js';
 import { progressDisplay, renderTable } from '../../bench/report/table.js';
 import { writeReport } from '../../bench/report/write-report.js';
+import { DEFAULT_CLUSTER, MEDIA_GATEWAY_CHOICES, type MediaGatewayPlacement } from '../config.js';
 import { booleanOption } from './env-flag.js';
 import { countingNumber, wholeNumber } from './validators.js';
 
@@ -51,6 +52,7 @@ export class BenchCommand extends Command {
   warmup = Option.String('--warmup', '3', { env: 'SHOAL_BENCH_WARMUP', validator: wholeNumber, description: 'Wait after everyone joined before measuring, s; default 3 (env SHOAL_BENCH_WARMUP)' });
   workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
   nodes = Option.String('--nodes', '1', { env: 'SHOAL_BENCH_NODES', description: 'Node counts, comma separated: one run each; over 1, the nodes join a nats-server started for the run; default 1 (env SHOAL_BENCH_NODES)' });
+  mediaGateway = Option.String('--media-gateway', DEFAULT_CLUSTER.mediaGateway, { env: 'SHOAL_BENCH_MEDIA_GATEWAY', validator: t.isEnum(MEDIA_GATEWAY_CHOICES), description: `With --nodes over 1: where each node's media gateway runs (shoal serve --media-gateway: auto, thread or worker); default ${DEFAULT_CLUSTER.mediaGateway} (env SHOAL_BENCH_MEDIA_GATEWAY)` });
   clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: countingNumber, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
   raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
   rawRates = Option.String('--raw-rates', '5000,20000,60000', { env: 'SHOAL_BENCH_RAW_RATES', description: 'Packet rates the floor is measured at, comma separated; default 5000,20000,60000 (env SHOAL_BENCH_RAW_RATES)' });
@@ -103,6 +105,7 @@ export class BenchCommand extends Command {
       ...(subscriberCounts ? { subscriberCounts } : {}),
       workers,
       nodes,
+      mediaGateway: this.mediaGateway as MediaGatewayPlacement,
       durationS: Number(this.duration),
       warmupS: Number(this.warmup),
       clientProcesses: Number(this.clientProcesses),

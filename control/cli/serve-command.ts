@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { DEFAULT_CLUSTER, DEFAULT_CONFIG, validateConfig, type NodeConfig } from '../config.js';
+import { DEFAULT_CLUSTER, DEFAULT_CONFIG, MEDIA_GATEWAY_CHOICES, validateConfig, type MediaGatewayPlacement, type NodeConfig } from '../config.js';
 import { WS_ENGINE_CHOICES, type WsEngineChoice } from '../http/engine.js';
 import { parseOrigins } from '../http/origins.js';
 import { loadTlsFiles, TlsOptionError, type TlsFiles } from '../http/tls.js';
@@ -66,6 +66,7 @@ export class ServeCommand extends Command {
   nodeId = Option.String('--node-id', DEFAULT_CONFIG.nodeId, { env: 'SHOAL_NODE_ID', description: `Name of this node in the cluster, stable across restarts (A-Z, a-z, 0-9, _ and -); default from the host name: ${DEFAULT_CONFIG.nodeId} (env SHOAL_NODE_ID)` });
   nodeTimeout = Option.String('--node-timeout', String(DEFAULT_CLUSTER.nodeTimeoutMs), { env: 'SHOAL_NODE_TIMEOUT', validator: integer, description: `A node whose heartbeat (written every timeout/10) has not arrived for this long is dead: another node removes its participants, tracks and identities and everyone is told; a death is noticed after 0.6 to 0.9 of it, ms; default ${DEFAULT_CLUSTER.nodeTimeoutMs} (env SHOAL_NODE_TIMEOUT)` });
   kvReplicas = Option.String('--kv-replicas', String(DEFAULT_CLUSTER.kvReplicas), { env: 'SHOAL_KV_REPLICAS', validator: integer, description: `Replicas of the JetStream KV buckets shoal_state and shoal_cleanups when this node creates them (the first node to start does; later nodes use them as they are): 1, or 3 with three NATS servers or more (writes then need two of them up); default ${DEFAULT_CLUSTER.kvReplicas} (env SHOAL_KV_REPLICAS)` });
+  mediaGateway = Option.String('--media-gateway', DEFAULT_CLUSTER.mediaGateway, { env: 'SHOAL_MEDIA_GATEWAY', validator: t.isEnum(MEDIA_GATEWAY_CHOICES), description: `Where the media gateway (RTP between nodes over NATS) runs: thread (a thread of its own, a peer of every worker), worker (inside the media worker: one thread hand-off fewer per NATS message each way; needs --workers 1) or auto (worker with one worker, else thread); default ${DEFAULT_CLUSTER.mediaGateway} (env SHOAL_MEDIA_GATEWAY)` });
   natsConnectTimeout = Option.String('--nats-connect-timeout', String(DEFAULT_CLUSTER.connectTimeoutMs), { env: 'SHOAL_NATS_CONNECT_TIMEOUT', validator: integer, description: `How long start-up retries an unreachable NATS (a warning per attempt, once a second) before it exits with code 1 and an error naming the URLs, ms; once connected, the node reconnects for ever; default ${DEFAULT_CLUSTER.connectTimeoutMs} (env SHOAL_NATS_CONNECT_TIMEOUT)` });
   logLevel = Option.String('--log-level', DEFAULT_CONFIG.logLevel, { env: 'SHOAL_LOG_LEVEL', validator: t.isEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), description: `Log level: fatal, error, warn, info, debug, trace or silent; default ${DEFAULT_CONFIG.logLevel} (env SHOAL_LOG_LEVEL)` });
 
@@ -129,6 +130,7 @@ export class ServeCommand extends Command {
               nodeTimeoutMs: Number(this.nodeTimeout),
               kvReplicas: Number(this.kvReplicas),
               connectTimeoutMs: Number(this.natsConnectTimeout),
+              mediaGateway: this.mediaGateway as MediaGatewayPlacement,
             },
           }
         : {}),

@@ -3,7 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { GatewayStats } from '../../media/gateway/protocol.js';
 import type { WorkerEvent } from '../../media/worker/protocol.js';
-import { workerPorts, type NodeConfig } from '../config.js';
+import { gatewayInWorker, workerPorts, type NodeConfig } from '../config.js';
 import { GatewayHandle } from './gateway-handle.js';
 import { MediaWorkerHandle } from './media-worker-handle.js';
 
@@ -22,13 +22,16 @@ export interface WorkerPoolEvents {
 /**
  * The node's media workers: one per slot (`--workers`), each on its own UDP
  * port(s), all connected pairwise by MessagePorts for the in-process media
- * bus. In a cluster, also the media gateway (media between nodes over NATS),
- * one more peer of that bus. A worker or gateway that dies is replaced (a
- * worker in its slot, with a fresh binding copy).
+ * bus. In a cluster, also the media gateway (media between nodes over NATS):
+ * one more peer of that bus in a thread of its own, or inside the only worker
+ * (`--media-gateway`). A worker or gateway that dies is replaced (a worker in
+ * its slot, with a fresh binding copy).
  */
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly slots: MediaWorkerHandle[] = [];
   private gateway: GatewayHandle | undefined;
+  /** Whether the gateway runs inside worker 0 instead of a thread of its own. */
+  private readonly gatewayInWorker: boolean;
   /** Consecutive failed starts per slot (GATEWAY_SLOT for the gateway). */
   private readonly respawns = new Map<number, number>();
   private stopping = false;
@@ -38,14 +41,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.gatewayInWorker = gatewayInWorker(config);
   }
 
   async start(): Promise<void> {
     for (let slot = 0; slot < this.config.workers; slot++) this.spawn(slot);
-    if (this.config.cluster) this.spawnGateway();
-    const versions = await Promise.all(this.slots.map(async (w) => (await w.ready).libraryVersion));
-    this.log.info({ workers: this.slots.length, libdatachannel: versions[0] }, 'media workers started');
-    if (this.gateway) await this.gatewayConnected(this.gateway);
+    if (this.config.cluster && !this.gatewayInWorker) this.spawnGateway();
+    // A worker hosting the gateway is ready once it reached NATS.
+    const ready = Promise.all(this.slots.map(async (w) => (await w.ready).libraryVersion));
+    const versions = await (this.gatewayInWorker ? this.gatewayConnected(ready) : ready);
+    this.log.info({ workers: this.slots.length, libdatachannel: versions[0], mediaGateway: this.gatewayInWorker ? 'worker' : this.gateway ? 'thread' : 'none' }, 'media workers started');
+    if (this.gateway) await this.gatewayConnected(this.gateway.ready);
   }
 
   get workers(): readonly MediaWorkerHandle[] {
@@ -58,15 +64,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   /** What the media gateway last reported (NATS messages and bytes, tracks published and pulled); undefined without a cluster. */
   get gatewayStats(): GatewayStats | undefined {
-    return this.gateway?.stats;
+    return this.gatewayInWorker ? this.slots[0]?.stats?.gateway : this.gateway?.stats;
   }
 
   /** The media gateway's counters now (undefined without a cluster, or while it is being replaced). */
   async fetchGatewayStats(): Promise<GatewayStats | undefined> {
+    if (this.gatewayInWorker) return this.slots[0]?.alive ? (await this.slots[0].request('getStats', {})).gateway : undefined;
     return this.gateway?.alive ? this.gateway.request('getStats', {}) : undefined;
   }
 
-  /** The media gateway thread (undefined without a cluster). */
+  /** The media gateway thread (undefined without a cluster, or when the gateway runs inside the worker). */
   get mediaGateway(): GatewayHandle | undefined {
     return this.gateway;
   }
@@ -77,28 +84,30 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     await this.gateway?.shutdown();
   }
 
-  /** Waits for the gateway's first NATS connection, at most the cluster's connect timeout. */
-  private async gatewayConnected(gateway: GatewayHandle): Promise<void> {
+  /** Waits for the gateway's first NATS connection (`ready`), at most the cluster's connect timeout. */
+  private async gatewayConnected<T>(ready: Promise<T>): Promise<T> {
     const { servers, connectTimeoutMs } = this.config.cluster!;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the media gateway could not reach NATS at ${servers.join(', ')} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
     });
     try {
-      await Promise.race([gateway.ready, timeout]);
+      const result = await Promise.race([ready, timeout]);
+      this.log.info({ nats: servers }, 'media gateway connected');
+      return result;
     } catch (error) {
       await this.stop();
       throw error;
     } finally {
       clearTimeout(timer);
     }
-    this.log.info({ nats: servers }, 'media gateway connected');
   }
 
   private spawn(slot: number): MediaWorkerHandle {
     const settings = { ...this.config.media, ...workerPorts(this.config, slot) };
     const log = this.log.child({ worker: slot });
-    const handle = new MediaWorkerHandle(slot, { nodeId: this.config.nodeId, workerId: slot, settings, logLevel: this.config.logLevel }, log);
+    const gateway = this.gatewayInWorker ? { gatewayServers: this.config.cluster!.servers } : {};
+    const handle = new MediaWorkerHandle(slot, { nodeId: this.config.nodeId, workerId: slot, settings, logLevel: this.config.logLevel, ...gateway }, log);
     this.slots[slot] = handle;
     handle.on('event', (event) => this.emit('event', handle, event));
     handle.on('exit', ({ failed }) => {

@@ -9,12 +9,13 @@ import pino from 'pino';
 import { guarded, onCallbackError } from '../binding/guard-callbacks.js';
 import { loadPrivateBinding } from '../binding/load-binding.js';
 import { PortMediaBus } from '../bus/port-media-bus.js';
+import { HostedGateway } from '../gateway/hosted-gateway.js';
 import { checkUdpPortFree } from '../transport/udp-port-check.js';
 import { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import { libdatachannelLogKey } from './log-keys.js';
 import { MediaWorker } from './media-worker.js';
 import { WorkerRequestError } from './request-error.js';
-import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerLogMessage, WorkerRequestMessage, WorkerResponseMessage } from './protocol.js';
+import type { WorkerControlMessage, WorkerEvent, WorkerInit, WorkerLogMessage, WorkerRequestMessage, WorkerResponseMessage, WorkerStats } from './protocol.js';
 
 const STATS_INTERVAL_MS = 1000;
 
@@ -44,7 +45,12 @@ binding.initLogger(
 
 const bus = new PortMediaBus(init.nodeId, (error) => limitedLog.error('media bus message failed', { err: error }, 'media bus message failed'));
 const worker = new MediaWorker(init.nodeId, init.workerId, binding, init.settings, bus, (event) => post({ kind: 'event', ...event } as WorkerEvent), log, limitedLog);
+const gateway = init.gatewayServers ? new HostedGateway(init.nodeId, init.workerId, bus, log.child({ gateway: 'in-worker' }), limitedLog) : undefined;
 let exiting = false;
+
+function stats(): WorkerStats {
+  return gateway ? { ...worker.stats(), gateway: gateway.stats() } : worker.stats();
+}
 
 /** Closes every connection and releases the addon; the thread can then end. */
 function release(): void {
@@ -84,7 +90,8 @@ port.on('message', (message: WorkerControlMessage) => {
 async function serve(message: WorkerRequestMessage): Promise<void> {
   const response: WorkerResponseMessage = { kind: 'response', id: message.id };
   try {
-    const handler = worker.handlers[message.method] as (params: unknown) => unknown;
+    if (message.method === 'shutdown') await gateway?.close();
+    const handler = message.method === 'getStats' ? stats : (worker.handlers[message.method] as (params: unknown) => unknown);
     response.result = await handler(message.params);
   } catch (error) {
     const code = error instanceof WorkerRequestError ? error.code : 'INTERNAL';
@@ -96,6 +103,12 @@ async function serve(message: WorkerRequestMessage): Promise<void> {
   if (message.method === 'shutdown') release();
 }
 
-const statsTimer = setInterval(guarded(() => post({ kind: 'event', type: 'stats', stats: worker.stats() })), STATS_INTERVAL_MS);
-post({ kind: 'event', type: 'ready', libraryVersion: binding.getLibraryVersion() });
-log.debug({ settings: init.settings }, 'media worker ready');
+const statsTimer = setInterval(guarded(() => post({ kind: 'event', type: 'stats', stats: stats() })), STATS_INTERVAL_MS);
+
+/** Ready to be given participants: at once, or once the hosted gateway reached NATS. */
+async function announceReady(): Promise<void> {
+  if (gateway && !(await gateway.connect(init.gatewayServers!))) return;
+  post({ kind: 'event', type: 'ready', libraryVersion: binding.getLibraryVersion() });
+  log.debug({ settings: init.settings, hostsGateway: gateway !== undefined }, 'media worker ready');
+}
+void announceReady();

@@ -5,6 +5,7 @@
  * `postMessage`.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { GatewayStats } from '../gateway/protocol.js';
 import type { CodecParameters } from '../sdp/codecs.js';
 
 export type ConnectionRole = 'publisher' | 'subscriber';
@@ -69,6 +70,11 @@ export interface WorkerInit {
   workerId: number;
   settings: MediaSettings;
   logLevel: string;
+  /**
+   * Set: this worker hosts the node's media gateway (`--media-gateway worker`) and connects it to these NATS
+   * servers; its 'ready' waits for that first connection.
+   */
+  gatewayServers?: string[];
 }
 
 /**
@@ -193,6 +199,8 @@ export interface WorkerStats {
   eventLoopUtilization: number;
   /** Native tracks and data channels held until libdatachannel reports them closed (a leak shows here). */
   nativeHandlesHeld: number;
+  /** The media gateway's counters, when this worker hosts it. */
+  gateway?: GatewayStats;
 }
 
 /** Messages the main thread sends to a worker besides requests. */

@@ -271,6 +271,16 @@ describe('shoal token and a node that requires tokens', { timeout: 60_000 }, () 
       assert.match(result.stdout + result.stderr, /publisher-feedback|remb|twcc/);
     }
   });
+
+  test('--media-gateway worker with more than one worker is refused at start, naming the way out', async () => {
+    const env = { PATH: process.env.PATH, ...(await loopbackEnv()) };
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--nats', 'nats://127.0.0.1:1', '--workers', '2', '--media-gateway', 'worker'], { encoding: 'utf8', env });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stdout + result.stderr, /inside the media worker only with one worker.*--media-gateway thread/);
+    const unknown = spawnSync(process.execPath, [CLI, 'serve'], { encoding: 'utf8', env: { ...env, SHOAL_MEDIA_GATEWAY: 'process' } });
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stdout + unknown.stderr, /media-gateway|auto|thread|worker/);
+  });
 });
 
 describe('shoal loadtest', { timeout: 30_000 }, () => {

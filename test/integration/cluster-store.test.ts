@@ -11,7 +11,7 @@ import { openCluster } from '../../control/cluster/open-cluster.js';
 import { DeletionMarkers } from '../../control/cluster/deletion-markers.js';
 import { identityKey, nodeKey, participantKey, STATE_BUCKET, trackKey } from '../../control/cluster/state-keys.js';
 import { encodeStateRecord } from '../../control/cluster/state-records.js';
-import { DEFAULT_CONFIG } from '../../control/config.js';
+import { DEFAULT_CLUSTER, DEFAULT_CONFIG } from '../../control/config.js';
 import { BucketLog, memoryLog, participantRecord, TestStore, trackRecord, waitFor } from '../support/cluster-stores.js';
 import { natsForThisFile } from '../support/nats.js';
 
@@ -183,7 +183,7 @@ test('NATS unreachable at start: openCluster fails within its bound, naming the 
   const url = `nats://127.0.0.1:${await freeTcpPort()}`;
   const { log, lines } = memoryLog();
   const started = Date.now();
-  const config = { ...DEFAULT_CONFIG, nodeId: 'unreachable', cluster: { servers: [url], nodeTimeoutMs: 3000, kvReplicas: 1, connectTimeoutMs: 3000 } };
+  const config = { ...DEFAULT_CONFIG, nodeId: 'unreachable', cluster: { ...DEFAULT_CLUSTER, servers: [url], nodeTimeoutMs: 3000, kvReplicas: 1, connectTimeoutMs: 3000 } };
   await assert.rejects(openCluster(config, log), (error: Error) => error.message.includes(url) && /cannot reach NATS/.test(error.message));
   const tookMs = Date.now() - started;
   t.diagnostic(`gave up after ${tookMs} ms`);

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { newParticipantId, newTrackId } from '../../control/cluster/ids.js';
 import { openCluster, type Cluster } from '../../control/cluster/open-cluster.js';
 import { STATE_BUCKET } from '../../control/cluster/state-keys.js';
-import { DEFAULT_CONFIG, type ClusterConfig } from '../../control/config.js';
+import { DEFAULT_CLUSTER, DEFAULT_CONFIG, type ClusterConfig } from '../../control/config.js';
 import type { ParticipantRecord, RoomStoreEvents, TrackRecord } from '../../control/store/room-store.js';
 import type { NatsCluster } from './nats.js';
 import type { StoreMessage, StoreRequest } from './store-process.js';
@@ -23,7 +23,7 @@ export interface SeenEvent {
 }
 
 export function clusterConfig(nats: NatsCluster, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
-  return { servers: nats.urls, nodeTimeoutMs: TEST_NODE_TIMEOUT_MS, kvReplicas: 3, connectTimeoutMs: 10_000, ...overrides };
+  return { ...DEFAULT_CLUSTER, servers: nats.urls, nodeTimeoutMs: TEST_NODE_TIMEOUT_MS, kvReplicas: 3, connectTimeoutMs: 10_000, ...overrides };
 }
 
 /** The stores' logs: silent unless SHOAL_TEST_LOG names a level (then on stderr). */
