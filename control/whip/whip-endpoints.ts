@@ -56,6 +56,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.REPLACED]: 409,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.ROOM_FULL]: 503,
+  [ErrorCode.MEDIA_PORTS_EXHAUSTED]: 503,
   [ErrorCode.TOO_MANY_CONNECTIONS]: 503,
   [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.WORKER_FAILED]: 503,

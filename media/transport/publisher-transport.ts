@@ -16,6 +16,7 @@ import { relayIncomingData } from './data-channels.js';
 import { withDeadline, type Deadline } from './deadline.js';
 import { describeWithCandidates } from './gathering.js';
 import { RemoteCandidates } from './remote-candidates.js';
+import { openPeerConnection } from './port-budget.js';
 import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { TransportCcFeedback } from './transport-cc-feedback.js';
 import { guarded } from '../binding/guard-callbacks.js';
@@ -67,7 +68,7 @@ export class PublisherTransport {
   ) {
     const { settings } = ctx;
     this.estimator = new PublisherBitrateEstimator(settings.minPublisherBitrate, settings.maxPublisherBitrate);
-    this.pc = new ctx.binding.PeerConnection(`pub-${participantId}`, rtcConfig(settings));
+    this.pc = openPeerConnection(ctx, `pub-${participantId}`, rtcConfig(settings));
     this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
       warnLimited(ctx, 'candidate refused', { candidate, err: error }, 'remote candidate refused by libdatachannel'),
     );
@@ -235,6 +236,7 @@ export class PublisherTransport {
     this.tracks.clear();
     for (const channel of this.dataChannels) channel.close();
     this.pc.close();
+    this.ctx.ports?.give();
   }
 
   /** A wait of the negotiation under way; one at a time. */

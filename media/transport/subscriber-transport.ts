@@ -13,6 +13,7 @@ import { MLineSlots } from './mline-slots.js';
 import { PayloadTypeAllocator } from './payload-types.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { addSendingMLine } from './sending-mline.js';
+import { openPeerConnection } from './port-budget.js';
 import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { guarded } from '../binding/guard-callbacks.js';
 
@@ -75,7 +76,7 @@ export class SubscriberTransport {
     options: { producers: readonly ProducerInfo[]; restart: boolean; onConnected: () => void; onFailed: () => void },
   ) {
     const { settings, emit } = ctx;
-    this.pc = new ctx.binding.PeerConnection(`sub-${participantId}`, {
+    this.pc = openPeerConnection(ctx, `sub-${participantId}`, {
       ...rtcConfig(settings),
       // Tracks come later: DTLS-SRTP from the start, offers made explicitly.
       forceMediaTransport: true,
@@ -217,6 +218,7 @@ export class SubscriberTransport {
     this.unreliable.close();
     for (const channel of this.clientChannels) channel.close();
     this.pc.close();
+    this.ctx.ports?.give();
   }
 
   private negotiate(): void {

@@ -5,6 +5,7 @@ import type { Binding } from '../binding/load-binding.js';
 import type { MediaBus } from '../bus/media-bus.js';
 import type { Router } from '../forwarding/router.js';
 import { announceAddressInSdp, withAddress } from '../sdp/candidates.js';
+import type { PortBudget } from './port-budget.js';
 import type { MediaSettings, WorkerEvent } from '../worker/protocol.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -23,6 +24,8 @@ export interface TransportContext {
   log: Logger;
   /** The worker's log for warnings a client can cause. */
   limitedLog: RateLimitedLog;
+  /** The connections the worker may still open on its share of a port range; undefined with a muxed port. */
+  ports?: PortBudget;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { DataSendResult } from './data-channels.js';
 import { describeWithCandidates } from './gathering.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import { addSendingMLine } from './sending-mline.js';
+import { openPeerConnection } from './port-budget.js';
 import { announceCandidate, announceSdp, rtcConfig, warnLimited, type TransportContext } from './transport-context.js';
 import { InvalidStateError } from './subscriber-transport.js';
 
@@ -49,7 +50,7 @@ export class ViewerTransport {
     onFailed: () => void,
   ) {
     const { settings, emit } = ctx;
-    this.pc = new ctx.binding.PeerConnection(`view-${participantId}`, rtcConfig(settings));
+    this.pc = openPeerConnection(ctx, `view-${participantId}`, rtcConfig(settings));
     this.candidates = new RemoteCandidates(this.pc, settings.maxRemoteCandidates, (candidate, error) =>
       warnLimited(ctx, 'candidate refused', { candidate, err: error }, 'remote candidate refused by libdatachannel'),
     );
@@ -152,6 +153,7 @@ export class ViewerTransport {
     }
     this.tracks.clear();
     this.pc.close();
+    this.ctx.ports?.give();
   }
 
   /** Binds every idle m-line to a track it can carry that no other m-line carries. */

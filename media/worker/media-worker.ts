@@ -10,6 +10,7 @@ import { PublisherTransport } from '../transport/publisher-transport.js';
 import { InvalidStateError, SubscriberTransport } from '../transport/subscriber-transport.js';
 import { warnLimited, type EmitEvent, type TransportContext } from '../transport/transport-context.js';
 import { UdpMuxHolder } from '../transport/udp-mux-holder.js';
+import { PortBudget } from '../transport/port-budget.js';
 import { ViewerTransport } from '../transport/viewer-transport.js';
 import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
 import type { MediaSettings, ProducerInfo, WorkerRequests, WorkerStats } from './protocol.js';
@@ -64,7 +65,8 @@ export class MediaWorker {
     limitedLog: RateLimitedLog,
   ) {
     this.router = new Router(nodeId, workerId, settings, bus);
-    this.ctx = { nodeId, workerId, binding, settings, router: this.router, bus, emit, log, limitedLog };
+    const ports = PortBudget.forSettings(settings);
+    this.ctx = { nodeId, workerId, binding, settings, router: this.router, bus, emit, log, limitedLog, ...(ports ? { ports } : {}) };
     this.muxHolder = UdpMuxHolder.open(binding, settings);
     this.loopDelay.enable();
   }
@@ -249,7 +251,14 @@ export class MediaWorker {
     warnLimited({ ...this.ctx, log: participant.log }, 'subscriber restarted', { restarts: participant.subscriberRestarts }, 'subscriber connection failed; offering a new one');
     const producers = failed.consumedProducers();
     failed.close();
-    participant.subscriber = this.newSubscriber(participantId, participant.log, producers, true);
+    try {
+      participant.subscriber = this.newSubscriber(participantId, participant.log, producers, true);
+    } catch (error) {
+      // No port for the replacement (MEDIA_PORTS_EXHAUSTED): closed, as when the restarts run out.
+      warnLimited({ ...this.ctx, log: participant.log }, 'subscriber not restarted', { err: error }, 'subscriber connection failed and cannot be replaced now; closing it');
+      participant.subscriber = undefined;
+      this.ctx.emit({ type: 'subscriberFailed', participantId, restarts: participant.subscriberRestarts });
+    }
   }
 
   /** The connection the participant receives on (subscriber or viewer), if it has one. */

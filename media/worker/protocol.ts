@@ -144,7 +144,7 @@ export interface WorkerResponseMessage {
  * too many m-lines over the connection's life). TOO_MANY_CANDIDATES: more than
  * `maxRemoteCandidates` remote candidates for one connection, trickled or in descriptions.
  */
-export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'TOO_MANY_TRACKS' | 'TOO_MANY_CANDIDATES' | 'INTERNAL';
+export type WorkerErrorCode = 'INVALID_SDP' | 'UNKNOWN_PARTICIPANT' | 'INVALID_STATE' | 'TOO_MANY_TRACKS' | 'TOO_MANY_CANDIDATES' | 'MEDIA_PORTS_EXHAUSTED' | 'INTERNAL';
 
 export type WorkerEvent =
   | { kind: 'event'; type: 'ready'; libraryVersion: string }
