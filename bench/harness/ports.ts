@@ -1,16 +1,20 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
-/** Whether a UDP port is free on 127.0.0.1 right now. */
-function udpPortFree(port: number): Promise<boolean> {
+/** The error code binding a UDP port on 127.0.0.1 gives right now (EADDRINUSE, say), or undefined when it is free. */
+export function udpBindError(port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
-    socket.once('error', () => {
+    socket.once('error', (error: NodeJS.ErrnoException) => {
       socket.close();
-      resolve(false);
+      resolve(error.code ?? error.message);
     });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(undefined)));
   });
+}
+
+async function udpPortFree(port: number): Promise<boolean> {
+  return (await udpBindError(port)) === undefined;
 }
 
 /** `count` consecutive UDP ports free on 127.0.0.1 (for an SFU's workers). */

@@ -33,7 +33,13 @@ export interface RemovalCounts {
   identity: number;
 }
 
-/** Heartbeats written at once at most (while NATS is slow to answer). */
+/**
+ * Heartbeats written at once at most (while NATS is slow to answer), counting
+ * only those started within the last two intervals: one stuck until the KV
+ * timeout (3 s, longer than a short node timeout's silence limit) must not
+ * keep this node from heartbeating once NATS answers again, or the others,
+ * whose own writes came back sooner, would judge it dead.
+ */
 const MAX_HEARTBEATS_IN_FLIGHT = 3;
 
 /** An election this node lost: the winner is removing the leftovers seen at `revision`. */
@@ -76,7 +82,8 @@ export class NodeRegistry {
   private readonly warnings: RateLimitedLog;
   private readonly now: () => number;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private heartbeatsInFlight = 0;
+  /** When each heartbeat still waiting for its write started (local clock). */
+  private readonly heartbeatsInFlight = new Set<{ startedAt: number }>();
   /** The first heartbeat written since the last one heard back: its revision and when it was acknowledged. */
   private unheard: { revision: number; at: number } | undefined;
   private heardRevision = 0;
@@ -156,9 +163,12 @@ export class NodeRegistry {
    */
   async heartbeat(): Promise<void> {
     const { kv, nodeId, timeoutMs, connected } = this.options;
-    if (this.heartbeatsInFlight >= MAX_HEARTBEATS_IN_FLIGHT || this.stopped || !connected()) return;
-    this.heartbeatsInFlight++;
-    if (this.unheard && this.now() - this.unheard.at > 2 * this.heartbeatIntervalMs) {
+    const now = this.now();
+    const recent = [...this.heartbeatsInFlight].filter((h) => now - h.startedAt < 2 * this.heartbeatIntervalMs).length;
+    if (recent >= MAX_HEARTBEATS_IN_FLIGHT || this.stopped || !connected()) return;
+    const inFlight = { startedAt: now };
+    this.heartbeatsInFlight.add(inFlight);
+    if (this.unheard && now - this.unheard.at > 2 * this.heartbeatIntervalMs) {
       this.unheard = undefined;
       this.options.feedStalled();
     }
@@ -169,7 +179,7 @@ export class NodeRegistry {
     } catch (error) {
       this.warnings.warn('heartbeat', { error: errorMessage(error) }, 'heartbeat not written');
     } finally {
-      this.heartbeatsInFlight--;
+      this.heartbeatsInFlight.delete(inFlight);
     }
   }
 

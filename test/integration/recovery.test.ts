@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { wrongFingerprint } from '../support/hostile.js';
 import { errorCode, latestTrackId, sleep, waitUntil, sfuForThisFile } from '../support/peers.js';
 
 const env = sfuForThisFile();
-
-/** An SDP whose fingerprint names another certificate: its DTLS handshake must fail. */
-function wrongFingerprint(sdp: string): string {
-  return sdp.replace(/(a=fingerprint:\S+ )([0-9A-F])/, (_m, head: string, digit: string) => head + (digit === 'A' ? 'B' : 'A'));
-}
 
 /** Applies `transform` to the first SDP only. */
 function firstOnly(transform: (sdp: string) => string): (sdp: string) => string {

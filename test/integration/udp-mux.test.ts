@@ -6,28 +6,12 @@
  * the process.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { describe, test } from 'node:test';
+import { udpBindError as bindError } from '../../bench/harness/ports.js';
+import { wrongFingerprint } from '../support/hostile.js';
 import { sfuForThisFile, waitUntil } from '../support/peers.js';
 
 const env = sfuForThisFile({ workers: 1 });
-
-/** The error binding `port` on 127.0.0.1 gives, or undefined when it is free. */
-function bindError(port: number): Promise<string | undefined> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve) => {
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      socket.close();
-      resolve(error.code);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(undefined)));
-  });
-}
-
-/** A subscriber answer naming another certificate: its DTLS handshake fails. */
-function wrongFingerprint(sdp: string): string {
-  return sdp.replace(/(a=fingerprint:\S+ )([0-9A-F])/, (_m, head: string, digit: string) => head + (digit === 'A' ? 'B' : 'A'));
-}
 
 describe('the worker\'s UDP mux port', { timeout: 60_000 }, () => {
   test('is bound from the start, while connections come and go, and after the last one left', async () => {

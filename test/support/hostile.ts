@@ -12,6 +12,11 @@ import type { Peers } from './peers.js';
  * the worker was disturbed.
  */
 
+/** An SDP whose fingerprint names another certificate: its DTLS handshake must fail. */
+export function wrongFingerprint(sdp: string): string {
+  return sdp.replace(/(a=fingerprint:\S+ )([0-9A-F])/, (_m, head: string, digit: string) => head + (digit === 'A' ? 'B' : 'A'));
+}
+
 /** A real node-datachannel publisher offer (Opus + VP8, or `videoTracks` VP8 m-lines); the connection is closed again. */
 export async function publisherOfferSdp(options: { audio?: boolean; videoTracks?: number } = {}): Promise<string> {
   const pc = new nodeDataChannel.PeerConnection('hostile-offer', { iceServers: [], bindAddress: '127.0.0.1' });
