@@ -1,20 +1,8 @@
-import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-
-/** The error code binding a UDP port on 127.0.0.1 gives right now (EADDRINUSE, say), or undefined when it is free. */
-export function udpBindError(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      socket.close();
-      resolve(error.code ?? error.message);
-    });
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(undefined)));
-  });
-}
+import { udpBindError } from '../../media/transport/udp-port-check.js';
 
 async function udpPortFree(port: number): Promise<boolean> {
-  return (await udpBindError(port)) === undefined;
+  return (await udpBindError('127.0.0.1', port)) === undefined;
 }
 
 /** `count` consecutive UDP ports free on 127.0.0.1 (for an SFU's workers). */

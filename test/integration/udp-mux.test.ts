@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { udpBindError as bindError } from '../../bench/harness/ports.js';
+import { udpBindError } from '../../media/transport/udp-port-check.js';
 import { wrongFingerprint } from '../support/hostile.js';
 import { sfuForThisFile, waitUntil } from '../support/peers.js';
 
@@ -17,14 +17,14 @@ describe('the worker\'s UDP mux port', { timeout: 60_000 }, () => {
   test('is bound from the start, while connections come and go, and after the last one left', async () => {
     const port = env.sfu.node.config.udpPort;
     const worker = env.sfu.node.pool.get(0)!;
-    assert.equal(await bindError(port), 'EADDRINUSE', 'bound before any connection');
+    assert.equal(await udpBindError('127.0.0.1', port), 'EADDRINUSE', 'bound before any connection');
     const { trackIds } = await env.peers.publisher('mux-1', 'alice');
     const bob = await env.peers.join('mux-1', 'bob');
     for (const id of trackIds) await bob.waitForPackets(id, 20);
     env.peers.closeAll();
     // The worker reports its stats every second; the holder's data channel is its one native handle left.
     await waitUntil(() => worker.stats?.participants === 0 && worker.stats.nativeHandlesHeld <= 1, 10_000, 'every connection closed');
-    assert.equal(await bindError(port), 'EADDRINUSE', 'still bound with no connection left');
+    assert.equal(await udpBindError('127.0.0.1', port), 'EADDRINUSE', 'still bound with no connection left');
   });
 
   test('the worker\'s only connection failing again and again is replaced each time; the node serves on', async () => {
