@@ -32,6 +32,12 @@ export interface BenchOptions {
   nodes?: number[];
   /** Where each cluster node's media gateway runs (`shoal serve --media-gateway`); default auto. */
   mediaGateway?: MediaGatewayPlacement;
+  /**
+   * With node counts over 1: also run each scenario on one node with one node's share of the
+   * subscribers (subscribers / N), and compare the cluster against that too (what the path costs at the
+   * same load per node, apart from what spreading the load costs).
+   */
+  equalLoad?: boolean;
   durationS: number;
   warmupS: number;
   clientProcesses: number;
@@ -125,8 +131,26 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       const single = byNodes.get(1);
       if (single && byNodes.size > 1) {
+        const counts = [...byNodes.keys()].filter((n) => n > 1);
+        const shares = new Map<number, RunResult[]>();
+        if (options.equalLoad) {
+          for (const n of counts) {
+            const runs: RunResult[] = [];
+            for (const workers of options.workers) {
+              const share = { ...params, subscribers: Math.round(subscribers / n) };
+              const repeats: RunResult[] = [];
+              for (let i = 0; i < options.repeat; i++) repeats.push(withFloor(await measure(scenario, share, workers, 1, options.durationS, options), report.raw));
+              runs.push(medianRun(repeats));
+            }
+            report.runs.push(...runs);
+            shares.set(n, runs);
+          }
+        }
         for (const run of single) {
-          const clustered = [...byNodes.entries()].filter(([n]) => n > 1).map(([, runs]) => runs.find((r) => r.workers === run.workers)!);
+          const clustered = counts.map((n) => ({
+            run: byNodes.get(n)!.find((r) => r.workers === run.workers)!,
+            share: shares.get(n)?.find((r) => r.workers === run.workers),
+          }));
           (report.clusters ??= []).push(compareNodes(run, clustered));
         }
       }
@@ -230,26 +254,28 @@ function interpolate(points: Array<[number, number]>, x: number): number {
  * nodes together, and the nodes without publishers, which receive over NATS, alone) and latency at the
  * subscribers of those nodes.
  */
-export function compareNodes(single: RunResult, clustered: RunResult[]): ClusterComparison {
+export function compareNodes(single: RunResult, clustered: Array<{ run: RunResult; share?: RunResult | undefined }>): ClusterComparison {
   const busyMicros = (cores: number, idleCores: number | undefined, packetsOut: number, durationS: number) =>
     packetsOut > 0 ? ((cores - (idleCores ?? 0)) * durationS * 1e6) / packetsOut : NaN;
-  const base = busyMicros(single.sfu.cpuCores, single.sfu.idleCores, single.sfu.packetsOut, single.durationS);
+  const runMicros = (r: RunResult) => busyMicros(r.sfu.cpuCores, r.sfu.idleCores, r.sfu.packetsOut, r.durationS);
+  const base = runMicros(single);
   return {
     scenario: single.scenario,
     workers: single.workers,
     subscribers: single.subscribers,
     single,
-    clustered: clustered.map((run) => {
+    clustered: clustered.map(({ run, share }) => {
       const receiving = (run.cluster?.nodes ?? []).filter((n) => n.publishers === 0 && n.packetsOut > 0);
       const sumOf = (value: (n: NodeMeasurement) => number) => receiving.reduce((total, n) => total + value(n), 0);
       const worst = (key: 'p50' | 'p99') => Math.max(...receiving.map((n) => n.latencyMs[key]));
       const receivingMicros = busyMicros(sumOf((n) => n.cpuCores), sumOf((n) => n.idleCores), sumOf((n) => n.packetsOut), run.durationS);
       return {
         run,
-        addedCpu: busyMicros(run.sfu.cpuCores, run.sfu.idleCores, run.sfu.packetsOut, run.durationS) / base - 1,
+        addedCpu: runMicros(run) / base - 1,
         addedCpuReceivingNodes: receivingMicros / base - 1,
         addedLatencyP50Ms: receiving.length > 0 ? worst('p50') - single.clients.latencyMs.p50 : NaN,
         addedLatencyP99Ms: receiving.length > 0 ? worst('p99') - single.clients.latencyMs.p99 : NaN,
+        ...(share ? { equalLoad: { run: share, addedCpu: runMicros(run) / runMicros(share) - 1, addedCpuReceivingNodes: receivingMicros / runMicros(share) - 1 } } : {}),
       };
     }),
   };

@@ -168,13 +168,15 @@ export function nodesComparisonGrid(c: ClusterComparison): Grid {
   return grid(
     [
       ['nodes', 'right'], ['µs/pkt', 'right'], ['idle cores', 'right'], ['added CPU', 'right'], ['added CPU, receiving nodes', 'right'],
+      ['at equal load: one node µs/pkt', 'right'], ['added CPU', 'right'], ['receiving nodes', 'right'],
       ['p50 ms', 'right'], ['p99 ms', 'right'], ['added p50 ms', 'right'], ['added p99 ms', 'right'],
       ['NATS msgs/pkt', 'right'], ['NATS bytes/pkt', 'right'], ['RTP publishes/pkt in', 'right'], ['nats-server cores', 'right'],
     ],
     [
-      ['1', adaptive(one.sfu.cpuMicrosPerForwardedPacket), fixed(one.sfu.idleCores ?? NaN, 3), '', '', adaptive(one.clients.latencyMs.p50), adaptive(one.clients.latencyMs.p99), '', '', '', '', '', ''],
-      ...c.clustered.map(({ run, addedCpu, addedCpuReceivingNodes, addedLatencyP50Ms, addedLatencyP99Ms }) => [
+      ['1', adaptive(one.sfu.cpuMicrosPerForwardedPacket), fixed(one.sfu.idleCores ?? NaN, 3), '', '', '', '', '', adaptive(one.clients.latencyMs.p50), adaptive(one.clients.latencyMs.p99), '', '', '', '', '', ''],
+      ...c.clustered.map(({ run, addedCpu, addedCpuReceivingNodes, addedLatencyP50Ms, addedLatencyP99Ms, equalLoad }) => [
         String(run.nodes), adaptive(run.sfu.cpuMicrosPerForwardedPacket), fixed(run.sfu.idleCores ?? NaN, 3), signedPercent(addedCpu), signedPercent(addedCpuReceivingNodes),
+        equalLoad ? adaptive(equalLoad.run.sfu.cpuMicrosPerForwardedPacket) : '-', equalLoad ? signedPercent(equalLoad.addedCpu) : '-', equalLoad ? signedPercent(equalLoad.addedCpuReceivingNodes) : '-',
         adaptive(run.clients.latencyMs.p50), adaptive(run.clients.latencyMs.p99), signedMs(addedLatencyP50Ms), signedMs(addedLatencyP99Ms),
         fixed(run.cluster?.natsMessagesPerForwardedPacket ?? NaN, 3), adaptive(run.cluster?.natsBytesPerForwardedPacket ?? NaN),
         fixed(run.cluster?.rtpPublishesPerPacketIn ?? NaN, 3), fixed(run.cluster?.natsServerCores ?? NaN, 2),

@@ -192,6 +192,11 @@ export interface ClusterComparison {
     /** Latency at the subscribers of nodes without publishers minus latency on the single node, ms. */
     addedLatencyP50Ms: number;
     addedLatencyP99Ms: number;
+    /**
+     * With --equal-load: the same CPU figures against one node carrying one node's share of the subscribers
+     * (`run`), so that what the path costs shows apart from what forwarding a smaller load costs.
+     */
+    equalLoad?: { run: RunResult; addedCpu: number; addedCpuReceivingNodes: number };
   }>;
 }
 

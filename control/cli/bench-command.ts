@@ -53,6 +53,7 @@ export class BenchCommand extends Command {
   workers = Option.String('--workers', '1', { env: 'SHOAL_BENCH_WORKERS', description: 'Media worker counts, comma separated: one run each; default 1 (env SHOAL_BENCH_WORKERS)' });
   nodes = Option.String('--nodes', '1', { env: 'SHOAL_BENCH_NODES', description: 'Node counts, comma separated: one run each; over 1, the nodes join a nats-server started for the run; default 1 (env SHOAL_BENCH_NODES)' });
   mediaGateway = Option.String('--media-gateway', DEFAULT_CLUSTER.mediaGateway, { env: 'SHOAL_BENCH_MEDIA_GATEWAY', validator: t.isEnum(MEDIA_GATEWAY_CHOICES), description: `With --nodes over 1: where each node's media gateway runs (shoal serve --media-gateway: auto, thread or worker); default ${DEFAULT_CLUSTER.mediaGateway} (env SHOAL_BENCH_MEDIA_GATEWAY)` });
+  equalLoad = Option.Boolean('--equal-load', { description: "With --nodes over 1: also run one node with one node's share of the subscribers, and report the cluster's CPU against it too; default no (env SHOAL_BENCH_EQUAL_LOAD)" });
   clientProcesses = Option.String('--client-processes', String(availableParallelism()), { env: 'SHOAL_BENCH_CLIENT_PROCESSES', validator: countingNumber, description: 'Processes running the synthetic clients; default number of cores (env SHOAL_BENCH_CLIENT_PROCESSES)' });
   raw = Option.Boolean('--raw', { description: 'Measure the node-datachannel floor first; default yes, --no-raw skips it (env SHOAL_BENCH_RAW)' });
   rawRates = Option.String('--raw-rates', '5000,20000,60000', { env: 'SHOAL_BENCH_RAW_RATES', description: 'Packet rates the floor is measured at, comma separated; default 5000,20000,60000 (env SHOAL_BENCH_RAW_RATES)' });
@@ -106,6 +107,7 @@ export class BenchCommand extends Command {
       workers,
       nodes,
       mediaGateway: this.mediaGateway as MediaGatewayPlacement,
+      equalLoad: booleanOption(this.equalLoad, 'SHOAL_BENCH_EQUAL_LOAD', false),
       durationS: Number(this.duration),
       warmupS: Number(this.warmup),
       clientProcesses: Number(this.clientProcesses),

@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import type { BusPort } from './in-thread-port.js';
 
 /** The peer id of the node's NATS gateway on the in-process media bus (workers are 0, 1, ...). */
 export const GATEWAY_PEER = -1;
@@ -29,7 +29,7 @@ export class PortOutbox {
   private trackIds: string[] = [];
   private payloads: Uint8Array[] = [];
 
-  constructor(readonly port: MessagePort) {}
+  constructor(readonly port: BusPort) {}
 
   /** Queues a payload; it must own its whole ArrayBuffer, which is transferred. */
   add(trackId: string, payload: Uint8Array): void {

@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import type { BusPort } from './in-thread-port.js';
 import type { BusSubscription, FeedbackOrigin, MediaBus, TrackListener } from './media-bus.js';
 import { GATEWAY_PEER, PortOutbox, TurnFlush, type PortMessage, type TrackOwner } from './port-link.js';
 import { decodeTrackPackets, encodeTrackPackets } from './track-packets.js';
@@ -36,7 +36,8 @@ interface TrackSubscription {
 /**
  * A worker's side of the in-process media bus: a MessagePort to every other
  * worker of the node and one to the node's gateway (GATEWAY_PEER), which
- * stands for every other node. Interest in a track goes to its owner only
+ * stands for every other node (an InThreadPort when the gateway runs in this
+ * worker). Interest in a track goes to its owner only
  * (its worker here, or the gateway); the owner then sends its RTP to the
  * peers that asked, and takes their feedback. Packets are batched per
  * event-loop turn, one encoded TrackPackets per track, and their buffers are
@@ -57,7 +58,7 @@ export class PortMediaBus implements MediaBus {
     this.turn = new TurnFlush(() => this.flush(), onError);
   }
 
-  addPeer(peerId: number, port: MessagePort): void {
+  addPeer(peerId: number, port: BusPort): void {
     this.removePeer(peerId);
     const peer: Peer = {
       id: peerId,

@@ -1,7 +1,7 @@
-import { MessageChannel } from 'node:worker_threads';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
+import { InThreadPort } from '../bus/in-thread-port.js';
 import { GATEWAY_PEER } from '../bus/port-link.js';
 import type { PortMediaBus } from '../bus/port-media-bus.js';
 import { MediaGateway } from './media-gateway.js';
@@ -11,8 +11,8 @@ import type { GatewayStats } from './protocol.js';
 /**
  * The node's media gateway inside its only media worker
  * (`--media-gateway worker`): the same MediaGateway as in a thread of its
- * own, joined to the worker's bus by a MessageChannel whose two ends are in
- * this thread. A NATS message then wakes one thread (this one), not two.
+ * own, joined to the worker's bus by an InThreadPort: a NATS message wakes
+ * this thread only, and passes to the bus within the same event-loop turn.
  */
 export class HostedGateway {
   private readonly gateway: MediaGateway;
@@ -27,9 +27,9 @@ export class HostedGateway {
     private readonly limitedLog: RateLimitedLog,
   ) {
     this.gateway = new MediaGateway(nodeId, log, limitedLog);
-    const { port1, port2 } = new MessageChannel();
-    this.gateway.addPeer(workerId, port1);
-    bus.addPeer(GATEWAY_PEER, port2);
+    const [gatewayEnd, busEnd] = InThreadPort.pair();
+    this.gateway.addPeer(workerId, gatewayEnd);
+    bus.addPeer(GATEWAY_PEER, busEnd);
   }
 
   /** Connects to NATS, retrying until it works; resolves once connected (false if closed first). */

@@ -1,7 +1,7 @@
-import type { MessagePort } from 'node:worker_threads';
 import { Events, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from 'pino';
 import type { RateLimitedLog } from '../../control/logging/rate-limited-log.js';
+import type { BusPort } from '../bus/in-thread-port.js';
 import { PortOutbox, TurnFlush, type PortMessage, type TrackOwner } from '../bus/port-link.js';
 import { countTrackPackets } from '../bus/track-packets.js';
 import type { GatewayStats } from './protocol.js';
@@ -111,7 +111,7 @@ export class MediaGateway {
     void this.watchConnection(nc);
   }
 
-  addPeer(workerId: number, port: MessagePort): void {
+  addPeer(workerId: number, port: BusPort): void {
     this.removePeer(workerId);
     const peer: GatewayPeer = { workerId, outbox: new PortOutbox(port) };
     this.peers.set(workerId, peer);

@@ -40,13 +40,14 @@ test('compareNodes: added CPU per forwarded packet without idle CPU, all nodes a
   const single = run(1, 0.12, 0.01, 108_000, 1.4, 4.0);
   const nodes = [node('bench-1', 1, 0.06, 0.01, 36_000, 1.5, 4.2), node('bench-2', 0, 0.06, 0.01, 36_000, 2.1, 4.6), node('bench-3', 0, 0.05, 0.01, 36_000, 2.4, 5.0)];
   const clustered = run(3, 0.17, 0.03, 108_000, 2.0, 4.8, nodes);
-  const comparison = compareNodes(single, [clustered]);
+  const comparison = compareNodes(single, [{ run: clustered }]);
   assert.equal(comparison.single, single);
   const [added] = comparison.clustered;
   assert.ok(Math.abs(added!.addedCpu - (0.14 / 0.11 - 1)) < 1e-9, String(added!.addedCpu));
   // Receiving nodes: 0.09 busy cores for 72,000 packets, against 0.11 for 108,000.
   assert.ok(Math.abs(added!.addedCpuReceivingNodes - ((0.09 / 72_000) / (0.11 / 108_000) - 1)) < 1e-9, String(added!.addedCpuReceivingNodes));
   assert.ok(Math.abs(added!.addedLatencyP50Ms - 1.0) < 1e-9 && Math.abs(added!.addedLatencyP99Ms - 1.0) < 1e-9);
+  assert.equal(added!.equalLoad, undefined, 'no equal-load run, no equal-load figures');
 
   const report: BenchReport = {
     startedAt: '2026-11-27T00:00:00Z', command: 'shoal bench livestream --nodes 1,3',
@@ -58,6 +59,27 @@ test('compareNodes: added CPU per forwarded packet without idle CPU, all nodes a
   assert.match(table, /Nodes: livestream nodes=3 w=1 subs=30/);
   assert.match(table, /\+27\.3 %/);
   assert.match(table, /bench-3 +0 +10/);
+});
+
+test('compareNodes at equal load: the cluster against one node carrying one node\'s share of the subscribers', () => {
+  const single = run(1, 0.12, 0.01, 108_000, 1.4, 4.0);
+  // One node with 10 of the 30 subscribers: 0.045 busy cores for 36,000 packets (less efficient than 0.11 for 108,000).
+  const share = { ...run(1, 0.05, 0.005, 36_000, 1.2, 3.5), subscribers: 10 };
+  const nodes = [node('bench-1', 1, 0.06, 0.01, 36_000, 1.5, 4.2), node('bench-2', 0, 0.06, 0.01, 36_000, 2.1, 4.6), node('bench-3', 0, 0.05, 0.01, 36_000, 2.4, 5.0)];
+  const clustered = run(3, 0.17, 0.03, 108_000, 2.0, 4.8, nodes);
+  const [added] = compareNodes(single, [{ run: clustered, share }]).clustered;
+  const perPacket = (busyCores: number, packets: number) => busyCores / packets;
+  assert.equal(added!.equalLoad?.run, share);
+  assert.ok(Math.abs(added!.equalLoad!.addedCpu - (perPacket(0.14, 108_000) / perPacket(0.045, 36_000) - 1)) < 1e-9, String(added!.equalLoad!.addedCpu));
+  assert.ok(Math.abs(added!.equalLoad!.addedCpuReceivingNodes - (perPacket(0.09, 72_000) / perPacket(0.045, 36_000) - 1)) < 1e-9);
+  assert.ok(added!.addedCpu > added!.equalLoad!.addedCpu, 'against the whole scenario on one node, spreading the load shows as cost too');
+  const table = renderTable({
+    startedAt: '2026-11-28T00:00:00Z', command: 'shoal bench livestream --nodes 1,3 --equal-load',
+    machine: { cpus: 2, cpuModel: 'x', node: 'v20', libdatachannel: '0.23', memoryGB: 24 },
+    runs: [single, clustered, share], sweeps: [], capacity: [], clusters: [compareNodes(single, [{ run: clustered, share }])],
+  });
+  assert.match(table, /at equal load: one node µs\/pkt/);
+  assert.match(table, /\+3\.70 %|\+3\.7 %/);
 });
 
 test('plan over nodes: publishers on the first node, subscribers round robin; in a video meeting everyone round robin', () => {
