@@ -33,7 +33,7 @@ export interface BenchOptions {
   /** Where each cluster node's media gateway runs (`shoal serve --media-gateway`); default auto. */
   mediaGateway?: MediaGatewayPlacement;
   /**
-   * With node counts over 1: also run each scenario on one node with one node's share of the
+   * With node counts 1 and over 1: also run each scenario on one node with one node's share of the
    * subscribers (subscribers / N), and compare the cluster against that too (what the path costs at the
    * same load per node, apart from what spreading the load costs).
    */
@@ -117,14 +117,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const params = { ...base, subscribers };
       const byNodes = new Map<number, RunResult[]>();
       for (const nodes of options.nodes ?? [1]) {
-        const runs: RunResult[] = [];
-        for (const workers of options.workers) {
-          const repeats: RunResult[] = [];
-          for (let i = 0; i < options.repeat; i++) {
-            repeats.push(withFloor(await measure(scenario, params, workers, nodes, options.durationS, options), report.raw));
-          }
-          runs.push(medianRun(repeats));
-        }
+        const runs = await measureWorkerCounts(scenario, params, nodes, options, report.raw);
         report.runs.push(...runs);
         if (runs.length > 1) report.sweeps.push(sweep(scenario, runs));
         byNodes.set(nodes, runs);
@@ -135,13 +128,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         const shares = new Map<number, RunResult[]>();
         if (options.equalLoad) {
           for (const n of counts) {
-            const runs: RunResult[] = [];
-            for (const workers of options.workers) {
-              const share = { ...params, subscribers: Math.round(subscribers / n) };
-              const repeats: RunResult[] = [];
-              for (let i = 0; i < options.repeat; i++) repeats.push(withFloor(await measure(scenario, share, workers, 1, options.durationS, options), report.raw));
-              runs.push(medianRun(repeats));
-            }
+            const runs = await measureWorkerCounts(scenario, { ...params, subscribers: Math.round(subscribers / n) }, 1, options, report.raw);
             report.runs.push(...runs);
             shares.set(n, runs);
           }
@@ -158,6 +145,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (options.capacity) report.capacity.push(await searchCapacity(scenario, base, options.workers[0]!, options.capacity, options));
   }
   return report;
+}
+
+/** One run per worker count of options.workers, each the median of options.repeat runs. */
+async function measureWorkerCounts(scenario: ScenarioName, params: ScenarioParams, nodes: number, options: BenchOptions, raw: RawResult | undefined): Promise<RunResult[]> {
+  const runs: RunResult[] = [];
+  for (const workers of options.workers) {
+    const repeats: RunResult[] = [];
+    for (let i = 0; i < options.repeat; i++) repeats.push(withFloor(await measure(scenario, params, workers, nodes, options.durationS, options), raw));
+    runs.push(medianRun(repeats));
+  }
+  return runs;
 }
 
 function measure(scenario: ScenarioName, params: ScenarioParams, workers: number, nodes: number, durationS: number, options: BenchOptions): Promise<RunResult> {
