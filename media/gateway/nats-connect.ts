@@ -8,6 +8,12 @@ import type { MediaGateway } from './media-gateway.js';
 const FIRST_CONNECT_RETRY_MS = 1000;
 /** How long a shutdown waits for the connection to drain, ms. */
 const DRAIN_TIMEOUT_MS = 2000;
+/**
+ * Longest one connection attempt may take, the first or a reconnect, ms. nats.js waits 20 s by
+ * default, and a server that accepts the TCP connection but never answers (one shutting down or
+ * starting up) held the gateway that long, and media between nodes with it, after NATS restarted.
+ */
+export const GATEWAY_DIAL_TIMEOUT_MS = 2000;
 
 export interface GatewayConnectOptions {
   nodeId: string;
@@ -41,6 +47,7 @@ export async function connectGateway(gateway: MediaGateway, options: GatewayConn
         pingInterval: 5000,
         maxPingOut: 2,
         noEcho: true,
+        timeout: GATEWAY_DIAL_TIMEOUT_MS,
       });
       if (stopping()) {
         await connection.close();

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { after, afterEach, before } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
 import { MediaPeer } from '../../bench/client/media-peer.js';
@@ -97,7 +99,16 @@ export class ShoalCluster {
     return this.logs(index, msg)[0]!;
   }
 
+  /** With SHOAL_TEST_DUMP_LOGS=PREFIX, every node's log lines go to PREFIX-<test file>-n<i>.jsonl (to read after a failure). */
+  private dumpLogs(): void {
+    const prefix = process.env.SHOAL_TEST_DUMP_LOGS;
+    if (!prefix) return;
+    const file = basename(process.argv[1] ?? 'test', '.js');
+    this.nodes.forEach((node, i) => writeFileSync(`${prefix}-${file}-n${i}.jsonl`, node.served.logs.map((line) => JSON.stringify(line)).join('\n')));
+  }
+
   async close(): Promise<void> {
+    this.dumpLogs();
     await Promise.all(this.nodes.map((node, i) => (node.served.child.exitCode === null && node.served.child.signalCode === null ? this.kill(i) : undefined)));
   }
 }
