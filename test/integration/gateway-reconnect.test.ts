@@ -13,7 +13,7 @@ import { NatsCluster } from '../support/nats.js';
  * After all NATS servers restarted, a gateway's reconnect could dial a server
  * still shutting down: the TCP connection is accepted, no INFO ever comes, and
  * nats.js waited its default 20 s before trying again, with media between
- * nodes stopped all along (1 run in about 10 of cluster-nodes.test.ts). Here a
+ * nodes stopped all along (2 runs in 30 of cluster-nodes.test.ts). Here a
  * listener that accepts and never answers stands on the server's port while it
  * is down; the gateway must be back within the 5 s media-resumption bound once
  * the real server is.
