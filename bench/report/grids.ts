@@ -176,7 +176,9 @@ export function nodesComparisonGrid(c: ClusterComparison): Grid {
       ['1', adaptive(one.sfu.cpuMicrosPerForwardedPacket), fixed(one.sfu.idleCores ?? NaN, 3), '', '', '', '', '', adaptive(one.clients.latencyMs.p50), adaptive(one.clients.latencyMs.p99), '', '', '', '', '', ''],
       ...c.clustered.map(({ run, addedCpu, addedCpuReceivingNodes, addedLatencyP50Ms, addedLatencyP99Ms, equalLoad }) => [
         String(run.nodes), adaptive(run.sfu.cpuMicrosPerForwardedPacket), fixed(run.sfu.idleCores ?? NaN, 3), signedPercent(addedCpu), signedPercent(addedCpuReceivingNodes),
-        equalLoad ? adaptive(equalLoad.run.sfu.cpuMicrosPerForwardedPacket) : '-', equalLoad ? signedPercent(equalLoad.addedCpu) : '-', equalLoad ? signedPercent(equalLoad.addedCpuReceivingNodes) : '-',
+        ...(equalLoad
+          ? [adaptive(equalLoad.run.sfu.cpuMicrosPerForwardedPacket), signedPercent(equalLoad.addedCpu), signedPercent(equalLoad.addedCpuReceivingNodes)]
+          : ['-', '-', '-']),
         adaptive(run.clients.latencyMs.p50), adaptive(run.clients.latencyMs.p99), signedMs(addedLatencyP50Ms), signedMs(addedLatencyP99Ms),
         fixed(run.cluster?.natsMessagesPerForwardedPacket ?? NaN, 3), adaptive(run.cluster?.natsBytesPerForwardedPacket ?? NaN),
         fixed(run.cluster?.rtpPublishesPerPacketIn ?? NaN, 3), fixed(run.cluster?.natsServerCores ?? NaN, 2),

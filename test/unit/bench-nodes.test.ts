@@ -35,11 +35,13 @@ function node(nodeId: string, publishers: number, cpuCores: number, idleCores: n
   };
 }
 
+// One node: 0.11 busy cores for 108,000 packets. Three: 0.14 busy cores for as many.
+const single = run(1, 0.12, 0.01, 108_000, 1.4, 4.0);
+const clustered = run(3, 0.17, 0.03, 108_000, 2.0, 4.8, [
+  node('bench-1', 1, 0.06, 0.01, 36_000, 1.5, 4.2), node('bench-2', 0, 0.06, 0.01, 36_000, 2.1, 4.6), node('bench-3', 0, 0.05, 0.01, 36_000, 2.4, 5.0),
+]);
+
 test('compareNodes: added CPU per forwarded packet without idle CPU, all nodes and receiving nodes; added latency at the receiving nodes', () => {
-  // One node: 0.11 busy cores for 108,000 packets. Three: 0.15 busy cores for as many.
-  const single = run(1, 0.12, 0.01, 108_000, 1.4, 4.0);
-  const nodes = [node('bench-1', 1, 0.06, 0.01, 36_000, 1.5, 4.2), node('bench-2', 0, 0.06, 0.01, 36_000, 2.1, 4.6), node('bench-3', 0, 0.05, 0.01, 36_000, 2.4, 5.0)];
-  const clustered = run(3, 0.17, 0.03, 108_000, 2.0, 4.8, nodes);
   const comparison = compareNodes(single, [{ run: clustered }]);
   assert.equal(comparison.single, single);
   const [added] = comparison.clustered;
@@ -62,11 +64,8 @@ test('compareNodes: added CPU per forwarded packet without idle CPU, all nodes a
 });
 
 test('compareNodes at equal load: the cluster against one node carrying one node\'s share of the subscribers', () => {
-  const single = run(1, 0.12, 0.01, 108_000, 1.4, 4.0);
   // One node with 10 of the 30 subscribers: 0.045 busy cores for 36,000 packets (less efficient than 0.11 for 108,000).
   const share = { ...run(1, 0.05, 0.005, 36_000, 1.2, 3.5), subscribers: 10 };
-  const nodes = [node('bench-1', 1, 0.06, 0.01, 36_000, 1.5, 4.2), node('bench-2', 0, 0.06, 0.01, 36_000, 2.1, 4.6), node('bench-3', 0, 0.05, 0.01, 36_000, 2.4, 5.0)];
-  const clustered = run(3, 0.17, 0.03, 108_000, 2.0, 4.8, nodes);
   const [added] = compareNodes(single, [{ run: clustered, share }]).clustered;
   const perPacket = (busyCores: number, packets: number) => busyCores / packets;
   assert.equal(added!.equalLoad?.run, share);
@@ -79,7 +78,7 @@ test('compareNodes at equal load: the cluster against one node carrying one node
     runs: [single, clustered, share], sweeps: [], capacity: [], clusters: [compareNodes(single, [{ run: clustered, share }])],
   });
   assert.match(table, /at equal load: one node µs\/pkt/);
-  assert.match(table, /\+3\.70 %|\+3\.7 %/);
+  assert.match(table, /\+3\.70? %/);
 });
 
 test('plan over nodes: publishers on the first node, subscribers round robin; in a video meeting everyone round robin', () => {
